@@ -1,0 +1,3 @@
+"""Encore: a self-hostable Discord bot for Spotify."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,213 @@
+"""Encore's settings: every knob, read from the environment and `.env`, validated once.
+
+A configuration mistake stops the program with exit status 2 and one message that names
+each bad variable and why (`ConfigError`), never with a traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Role(StrEnum):
+    """What a process does; `run` is all of them in one process."""
+
+    RUN = "run"
+    GATEWAY = "gateway"
+    WEB = "web"
+    WORKER = "worker"
+    MIGRATE = "migrate"
+    SYNC_COMMANDS = "sync-commands"
+
+    @property
+    def needs_discord(self) -> bool:
+        # The web role only serves pages; messages it must send go through the outbox.
+        return self in {Role.RUN, Role.GATEWAY, Role.WORKER, Role.SYNC_COMMANDS}
+
+    @property
+    def needs_spotify(self) -> bool:
+        return self in {Role.RUN, Role.GATEWAY, Role.WEB, Role.WORKER}
+
+
+class ConfigError(Exception):
+    """One or more settings are wrong; `problems` maps each variable to why."""
+
+    def __init__(self, problems: dict[str, str], *, hint: str | None = None) -> None:
+        self.problems = problems
+        self.hint = hint
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = ["Encore cannot start: the configuration has problems."]
+        lines += [f"  {name}: {why}" for name, why in self.problems.items()]
+        if self.hint:
+            lines.append(self.hint)
+        return "\n".join(lines)
+
+
+DEMO_HINT = (
+    "To try Encore with no accounts at all, run `make demo`: it starts local stand-ins "
+    "for Discord and Spotify. See .env.example for every setting."
+)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """Every setting Encore reads. Names are the public contract (README, .env.example)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    discord_token: SecretStr | None = None
+    discord_api_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = "wss://gateway.discord.gg/"
+    spotify_client_id: str | None = None
+    spotify_client_secret: SecretStr | None = None
+    spotify_api_url: str = "https://api.spotify.com/v1/"
+    spotify_accounts_url: str = "https://accounts.spotify.com/"
+    public_url: str = "http://127.0.0.1:8080"
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(8080, ge=0, le=65535)
+    database_url: SecretStr | None = None
+    encore_data_dir: Path = Path("./data")
+    encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    shard_count: int | None = Field(None, ge=1)
+    shard_ids: Annotated[list[int] | None, NoDecode] = None
+
+    # Operational knobs with sensible defaults; documented in .env.example.
+    spotify_threads: int = Field(8, ge=1, le=64)
+    spotify_timeout: float = Field(10.0, gt=0)
+    release_ingest_interval_hours: float = Field(6.0, gt=0)
+    release_search_cap: int = Field(500, ge=10, le=1000)
+    scheduler_tick_seconds: float = Field(30.0, gt=0)
+    discord_global_rate: float = Field(45.0, gt=0, le=50)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("encryption_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _check_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        for position, key in enumerate(keys, start=1):
+            try:
+                Fernet(key.get_secret_value())
+            except (ValueError, TypeError):
+                raise ValueError(
+                    f"key {position} is not a Fernet key (32 url-safe base64-encoded bytes); "
+                    'make one with: python -c "from cryptography.fernet import Fernet; '
+                    'print(Fernet.generate_key().decode())"'
+                ) from None
+        return keys
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _split_shards(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            ids: list[int] = []
+            for part in value.split(","):
+                if "-" in part:
+                    low, high = part.split("-", 1)
+                    ids.extend(range(int(low), int(high) + 1))
+                else:
+                    ids.append(int(part))
+            return ids
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        if parts.scheme not in {"http", "https"} or not host:
+            raise ValueError("must be an absolute http(s) URL such as https://encore.example.org")
+        if host == "localhost":
+            raise ValueError(
+                "Spotify refuses redirect URIs on 'localhost'; use http://127.0.0.1:PORT instead"
+            )
+        if parts.scheme == "http" and not _is_loopback(host):
+            raise ValueError(
+                "Spotify needs HTTPS for a redirect URI that is not a loopback address; "
+                "use https://... (or http://127.0.0.1:PORT for a local setup)"
+            )
+        return value.rstrip("/")
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"{self.public_url}/callback"
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    def require(self, role: Role) -> None:
+        """Raise ConfigError naming every setting the role needs but lacks."""
+        problems: dict[str, str] = {}
+        if role.needs_discord and not self.discord_token:
+            problems["DISCORD_TOKEN"] = "missing: the bot token from the Discord developer portal"
+        if role.needs_spotify:
+            if not self.spotify_client_id:
+                problems["SPOTIFY_CLIENT_ID"] = "missing: the client id of your Spotify app"
+            if not self.spotify_client_secret:
+                problems["SPOTIFY_CLIENT_SECRET"] = "missing: the client secret of your Spotify app"
+        if not self.embedded_database and not self.encryption_keys and role is not Role.MIGRATE:
+            problems["ENCRYPTION_KEYS"] = (
+                "required with an external DATABASE_URL: tokens are encrypted with it and it "
+                "must be the same on every process"
+            )
+        if self.shard_ids is not None:
+            if self.shard_count is None:
+                problems["SHARD_IDS"] = "needs SHARD_COUNT as well"
+            elif any(not 0 <= shard < self.shard_count for shard in self.shard_ids):
+                problems["SHARD_IDS"] = f"every id must be between 0 and SHARD_COUNT-1 ({self.shard_count - 1})"
+        if problems:
+            hint = DEMO_HINT if "DISCORD_TOKEN" in problems or "SPOTIFY_CLIENT_ID" in problems else None
+            raise ConfigError(problems, hint=hint)
+
+
+def load_settings(role: Role, **overrides: Any) -> Settings:
+    """Read and check the settings for `role`, or raise ConfigError."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:
+        problems: dict[str, str] = {}
+        for issue in error.errors():
+            name = str(issue["loc"][0]).upper() if issue["loc"] else "settings"
+            message = str(issue["msg"]).removeprefix("Value error, ")
+            problems[name] = f"{message} (got {issue.get('input')!r})" if name not in {
+                "ENCRYPTION_KEYS",
+                "DISCORD_TOKEN",
+                "SPOTIFY_CLIENT_SECRET",
+                "DATABASE_URL",
+            } else message
+        raise ConfigError(problems) from None
+    settings.require(role)
+    return settings

@@ -1,0 +1,58 @@
+"""Logging set-up: text or JSON lines, with secrets scrubbed from every record."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from typing import Any
+
+# Codes, tokens and states must never reach a log, whatever logged them.
+_SECRET = re.compile(
+    r"(?i)(bearer\s+|(?:access_token|refresh_token|code|state|client_secret|token)[\"']?\s*[=:]\s*[\"']?)"
+    r"[A-Za-z0-9._~+/=-]{6,}"
+)
+
+
+def scrub(text: str) -> str:
+    return _SECRET.sub(lambda match: f"{match.group(1)}[redacted]", text)
+
+
+class ScrubFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        record.msg, record.args = scrub(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry)
+
+
+def configure(level: str = "INFO", fmt: str = "text") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ScrubFilter())
+    handler.setFormatter(
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("discord.gateway", "discord.client", "aiohttp.access", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("discord.http").setLevel(logging.WARNING)

@@ -1,0 +1,43 @@
+"""The worker's clock: APScheduler only ticks; what is due, and who does it, lives in PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], Awaitable[object]]
+
+
+def _guarded(name: str, job: Job) -> Job:
+    async def run() -> None:
+        try:
+            await job()
+        except Exception:
+            log.exception("Scheduled job %s failed; it runs again at its next tick", name)
+
+    return run
+
+
+def build_scheduler(services: Services) -> AsyncIOScheduler:
+    """Every periodic job of the worker role. Each is safe to run in many processes at once."""
+    scheduler = AsyncIOScheduler(timezone="UTC")
+
+    def every(name: str, job: Job, seconds: float, *, at_start: bool = True) -> None:
+        scheduler.add_job(
+            _guarded(name, job),
+            "interval",
+            seconds=seconds,
+            id=name,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=services.clock.now() if at_start else None,
+        )
+
+    every("link-expiry-reminders", services.links.remind_expiring, 3600)
+    return scheduler

@@ -1,0 +1,89 @@
+"""The services one process needs, built once from the settings and shared by every role."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.linking import LinkService
+from bot.outbox import Outbox
+from bot.spotify import SpotifyAccounts, SpotifyGateway
+from bot.tokens import TokenCipher, TokenStore
+from db.engine import SessionFactory, create_engine, session_factory, start_embedded_postgres
+
+log = logging.getLogger(__name__)
+
+
+def encryption_keys(settings: Settings) -> list[str]:
+    """The configured keys; in embedded mode without any, a key kept in the data directory."""
+    if settings.encryption_keys:
+        return [key.get_secret_value() for key in settings.encryption_keys]
+    path = settings.encore_data_dir / "encryption.key"
+    if not path.exists():
+        settings.encore_data_dir.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(Fernet.generate_key().decode())
+        log.warning(
+            "No ENCRYPTION_KEYS: generated one into %s. Back it up: without it the stored "
+            "Spotify tokens cannot be read.",
+            path,
+        )
+    return [path.read_text().strip()]
+
+
+async def database_url(settings: Settings) -> str:
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return await asyncio.to_thread(start_embedded_postgres, Path(settings.encore_data_dir))
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    clock: Clock
+    cipher: TokenCipher
+    outbox: Outbox
+    tokens: TokenStore
+    spotify: SpotifyGateway
+    links: LinkService
+    status: dict[str, object] = field(default_factory=dict)  # in-process facts for /health
+
+    @classmethod
+    async def build(cls, settings: Settings, *, clock: Clock | None = None) -> Services:
+        clock = clock or SystemClock()
+        engine = create_engine(await database_url(settings))
+        sessions = session_factory(engine)
+        cipher = TokenCipher(encryption_keys(settings))
+        outbox = Outbox(sessions, clock)
+        accounts = SpotifyAccounts(
+            settings.spotify_accounts_url,
+            settings.spotify_client_id or "",
+            settings.spotify_client_secret.get_secret_value() if settings.spotify_client_secret else "",
+            settings.redirect_uri,
+            timeout=settings.spotify_timeout,
+        )
+        tokens = TokenStore(sessions, cipher, accounts, clock, outbox)
+        spotify = SpotifyGateway(
+            settings.spotify_api_url,
+            accounts,
+            tokens,
+            threads=settings.spotify_threads,
+            timeout=settings.spotify_timeout,
+        )
+        links = LinkService(sessions, cipher, spotify, outbox, clock, settings.public_url)
+        return cls(settings, engine, sessions, clock, cipher, outbox, tokens, spotify, links)
+
+    async def close(self) -> None:
+        await self.spotify.close()
+        await self.engine.dispose()

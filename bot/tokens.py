@@ -1,0 +1,209 @@
+"""Encrypted token storage and single-flight refresh of users' Spotify access tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import metrics
+from bot.clock import Clock
+from bot.errors import NeedsRelink, NotLinked
+from bot.outbox import Outbox
+from db.engine import SessionFactory
+from db.models import SpotifyLink
+
+log = logging.getLogger(__name__)
+
+# Refresh only when a token is used and expires within this margin.
+REFRESH_MARGIN = dt.timedelta(seconds=60)
+# Spotify refresh tokens die six months after the user authorised.
+AUTHORIZATION_LIFETIME = dt.timedelta(days=182)
+
+
+class KeyedLocks:
+    """One asyncio lock per key, dropped when nobody holds or awaits it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class TokenCipher:
+    """Fernet with key rotation: the first key encrypts, every key decrypts."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        if not keys:
+            raise ValueError("at least one encryption key is needed")
+        self._keys = list(keys)
+        self._fernet = MultiFernet([Fernet(key) for key in keys])
+
+    def encrypt(self, plaintext: str) -> bytes:
+        return self._fernet.encrypt(plaintext.encode())
+
+    def decrypt(self, ciphertext: bytes) -> str:
+        try:
+            return self._fernet.decrypt(ciphertext).decode()
+        except InvalidToken:
+            raise RuntimeError("a stored token cannot be decrypted with ENCRYPTION_KEYS") from None
+
+    def rotate(self, ciphertext: bytes) -> bytes:
+        return self._fernet.rotate(ciphertext)
+
+    def signing_key(self, purpose: str) -> bytes:
+        """A key for HMAC signatures, derived from the first encryption key and a purpose."""
+        raw = base64.urlsafe_b64decode(self._keys[0])
+        return hmac.new(raw, f"encore:{purpose}".encode(), hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What Spotify's token endpoint answered."""
+
+    access_token: str
+    expires_in: int
+    scope: str
+    refresh_token: str | None = None
+
+
+class InvalidGrant(Exception):
+    """The refresh token (or code) is expired or revoked: only the user can fix it."""
+
+
+class Accounts:
+    """The part of Spotify's Accounts service the token store needs."""
+
+    async def refresh(self, refresh_token: str) -> TokenGrant:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+
+class TokenStore:
+    """Hands out valid access tokens, refreshing at most once per user at a time.
+
+    Across processes the refresh is serialised by a row lock (`SELECT ... FOR UPDATE`)
+    and the expiry is checked again after acquiring it; within a process a per-user
+    asyncio lock keeps concurrent commands from queueing on database connections.
+    """
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        cipher: TokenCipher,
+        accounts: Accounts,
+        clock: Clock,
+        outbox: Outbox,
+    ) -> None:
+        self._sessions = sessions
+        self._cipher = cipher
+        self._accounts = accounts
+        self._clock = clock
+        self._outbox = outbox
+        self._locks = KeyedLocks()
+
+    async def access_token(self, discord_user_id: int, *, rejected: str | None = None) -> str:
+        """A token valid for at least a minute; `rejected` is one Spotify just refused (401)."""
+        async with self._sessions() as session:
+            link = await session.get(SpotifyLink, discord_user_id)
+            if link is None:
+                raise NotLinked
+            current = self._usable(link, rejected)
+            if current is not None:
+                return current
+        async with self._locks.hold(discord_user_id):
+            return await self._refresh_if_expiring(discord_user_id, rejected)
+
+    def _usable(self, link: SpotifyLink, rejected: str | None) -> str | None:
+        if link.status == "needs_relink":
+            raise NeedsRelink
+        if link.access_expires_at - self._clock.now() <= REFRESH_MARGIN:
+            return None
+        token = self._cipher.decrypt(link.access_token)
+        return None if token == rejected else token
+
+    async def _refresh_if_expiring(self, discord_user_id: int, rejected: str | None) -> str:
+        async with self._sessions() as session, session.begin():
+            link = await session.scalar(
+                select(SpotifyLink)
+                .where(SpotifyLink.discord_user_id == discord_user_id)
+                .with_for_update()
+            )
+            if link is None:
+                raise NotLinked
+            current = self._usable(link, rejected)
+            if current is not None:  # someone refreshed while we waited for the lock
+                return current
+            try:
+                grant = await self._accounts.refresh(self._cipher.decrypt(link.refresh_token))
+            except InvalidGrant:
+                metrics.TOKEN_REFRESHES.labels("invalid_grant").inc()
+                await self._mark_needs_relink(session, link)
+                raise NeedsRelink from None
+            except Exception:
+                metrics.TOKEN_REFRESHES.labels("failed").inc()
+                raise  # an outage never touches the link
+            now = self._clock.now()
+            link.access_token = self._cipher.encrypt(grant.access_token)
+            link.access_expires_at = now + dt.timedelta(seconds=grant.expires_in)
+            if grant.refresh_token:  # Spotify may or may not rotate it; keep the old one if not
+                link.refresh_token = self._cipher.encrypt(grant.refresh_token)
+            link.updated_at = now
+            metrics.TOKEN_REFRESHES.labels("ok").inc()
+            log.info("Refreshed the Spotify token of user %s", discord_user_id)
+            return grant.access_token
+
+    async def _mark_needs_relink(self, session: AsyncSession, link: SpotifyLink) -> None:
+        log.warning("Spotify refused the refresh token of user %s: needs relink", link.discord_user_id)
+        first_time = link.status != "needs_relink" and link.relink_notified_at is None
+        link.status = "needs_relink"
+        if first_time:
+            link.relink_notified_at = self._clock.now()
+            self._outbox.add_dm(
+                session,
+                link.discord_user_id,
+                "relink",
+                "Spotify no longer accepts Encore's access to your account "
+                f"**{link.display_name}** (it expired or was revoked). Use `/link` to connect "
+                "it again; your likes and queues are kept.",
+            )
+
+    async def reencrypt_all(self) -> int:
+        """Re-encrypt every stored token with the first key (after adding a new one)."""
+        count = 0
+        async with self._sessions() as session, session.begin():
+            links = (await session.scalars(select(SpotifyLink).with_for_update())).all()
+            for link in links:
+                link.access_token = self._cipher.rotate(link.access_token)
+                link.refresh_token = self._cipher.rotate(link.refresh_token)
+                count += 1
+        return count
+
+    async def forget(self, discord_user_id: int) -> bool:
+        async with self._sessions() as session, session.begin():
+            link = await session.get(SpotifyLink, discord_user_id)
+            if link is None:
+                return False
+            await session.delete(link)
+            return True

@@ -1,0 +1,26 @@
+"""Sending to an interaction whether or not it was answered yet, always without pings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.discord_setup import NO_MENTIONS
+
+ACCENT = discord.Colour(0x1DB954)  # Spotify green
+WARNING = discord.Colour(0xE8A317)
+
+
+async def reply(interaction: discord.Interaction[Any], content: str | None = None, **kwargs: Any) -> None:
+    """Answer, or follow up if the interaction was already answered or deferred."""
+    kwargs.setdefault("ephemeral", True)
+    kwargs.setdefault("allowed_mentions", NO_MENTIONS)
+    if interaction.response.is_done():
+        await interaction.followup.send(content, **kwargs)
+    else:
+        await interaction.response.send_message(content, **kwargs)
+
+
+def notice(text: str, *, title: str | None = None) -> discord.Embed:
+    return discord.Embed(title=title, description=text, colour=WARNING)

@@ -1,0 +1,46 @@
+"""Engine and session factory for PostgreSQL: an external server, or an embedded one."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+log = logging.getLogger(__name__)
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def async_url(url: str) -> str:
+    """Accept postgres://, postgresql:// or postgresql+driver:// and use asyncpg."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def start_embedded_postgres(data_dir: Path) -> str:
+    """Start (or reuse) a real PostgreSQL from the `pgserver` package; return its URL.
+
+    The cluster lives in `data_dir/postgres`, so data survives restarts.
+    """
+    import pgserver
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
+    log.info("No DATABASE_URL: using the embedded PostgreSQL in %s", data_dir / "postgres")
+    return str(server.get_uri())
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,  # a connection killed under us is replaced, not surfaced
+        pool_recycle=1800,
+    )
+
+
+def session_factory(engine: AsyncEngine) -> SessionFactory:
+    return async_sessionmaker(engine, expire_on_commit=False)

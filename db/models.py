@@ -1,0 +1,252 @@
+"""Encore's tables as typed SQLAlchemy 2.0 models; Alembic migrations build exactly these."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {
+        dt.datetime: DateTime(timezone=True),
+        dict[str, Any]: JSONB,
+        list[Any]: JSONB,
+    }
+
+
+def _created() -> Mapped[dt.datetime]:
+    return mapped_column(server_default=func.now())
+
+
+class SpotifyLink(Base):
+    """One linked Discord user: their Spotify account and encrypted tokens."""
+
+    __tablename__ = "spotify_links"
+
+    discord_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    spotify_account_id: Mapped[str] = mapped_column(String(128), unique=True)
+    spotify_user_id: Mapped[str] = mapped_column(String(128))
+    display_name: Mapped[str] = mapped_column(String(256))
+    access_token: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet ciphertext
+    refresh_token: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet ciphertext
+    access_expires_at: Mapped[dt.datetime]
+    scopes: Mapped[str] = mapped_column(Text)  # space-separated, as Spotify grants them
+    authorized_at: Mapped[dt.datetime]
+    # active | needs_relink
+    status: Mapped[str] = mapped_column(String(16), server_default="active")
+    relink_notified_at: Mapped[dt.datetime | None]
+    expiry_reminder_sent_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class LinkRequest(Base):
+    """A single-use nonce behind the personal link sent by DM; it also anchors the OAuth state."""
+
+    __tablename__ = "link_requests"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    discord_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    created_at: Mapped[dt.datetime] = _created()
+    expires_at: Mapped[dt.datetime]
+    opened_at: Mapped[dt.datetime | None]
+    completed_at: Mapped[dt.datetime | None]
+
+
+class OutboxMessage(Base):
+    """A message another role must deliver to Discord (the web role has no gateway)."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    discord_user_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = _created()
+    available_at: Mapped[dt.datetime] = _created()
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    sent_at: Mapped[dt.datetime | None]
+    failed_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_outbox_pending", "available_at", postgresql_where="sent_at IS NULL AND failed_at IS NULL"),
+    )
+
+
+class Artist(Base):
+    __tablename__ = "artists"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    first_seen: Mapped[dt.datetime] = _created()
+    last_seen: Mapped[dt.datetime] = _created()
+
+
+class Release(Base):
+    """An album or single seen among new releases."""
+
+    __tablename__ = "releases"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    album_type: Mapped[str] = mapped_column(String(32))
+    release_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    release_date_precision: Mapped[str] = mapped_column(String(8))
+    total_tracks: Mapped[int] = mapped_column(Integer, server_default="0")
+    image_url: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    first_seen: Mapped[dt.datetime] = _created()
+    last_seen: Mapped[dt.datetime] = _created()
+
+
+class ReleaseArtist(Base):
+    __tablename__ = "release_artists"
+
+    release_id: Mapped[str] = mapped_column(
+        ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True
+    )
+    artist_id: Mapped[str] = mapped_column(
+        ForeignKey("artists.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class IngestionRun(Base):
+    """One release ingestion: which source served, how far it got, how it ended."""
+
+    __tablename__ = "ingestion_runs"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    started_at: Mapped[dt.datetime] = _created()
+    finished_at: Mapped[dt.datetime | None]
+    source: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), server_default="running")
+    releases_seen: Mapped[int] = mapped_column(Integer, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class GuildSettings(Base):
+    """A server's digest schedule, and the lease a worker holds while posting it."""
+
+    __tablename__ = "guild_settings"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    post_time: Mapped[dt.time] = mapped_column(Time, server_default="09:00")
+    timezone: Mapped[str] = mapped_column(String(64), server_default="UTC")
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    post_when_empty: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    next_run_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_until: Mapped[dt.datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(Integer, server_default="0")
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    last_failure: Mapped[str | None] = mapped_column(Text)
+    last_failure_at: Mapped[dt.datetime | None]
+    last_posted_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class DigestRun(Base):
+    """The proof that a server's digest for one local date was claimed, and whether it was sent."""
+
+    __tablename__ = "digest_runs"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), server_default="sending")
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    started_at: Mapped[dt.datetime] = _created()
+    sent_at: Mapped[dt.datetime | None]
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("guild_id", "local_date"),)
+
+
+class Like(Base):
+    """A track a user liked, with enough metadata to show it without asking Spotify."""
+
+    __tablename__ = "likes"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    discord_user_id: Mapped[int] = mapped_column(BigInteger)
+    track_id: Mapped[str] = mapped_column(String(64))
+    track_name: Mapped[str] = mapped_column(Text)
+    artist_names: Mapped[str] = mapped_column(Text)
+    album_name: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    saved_to_spotify: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    liked_at: Mapped[dt.datetime] = _created()
+
+    __table_args__ = (
+        UniqueConstraint("discord_user_id", "track_id"),
+        Index("ix_likes_user_recent", "discord_user_id", "liked_at"),
+    )
+
+
+class UserPreferences(Base):
+    __tablename__ = "user_preferences"
+
+    discord_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    likes_public: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class ShuffleQueue(Base):
+    """A user's shuffled order over one source (a playlist or their liked songs)."""
+
+    __tablename__ = "shuffle_queues"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    discord_user_id: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(128))  # "liked" or a playlist id
+    source_name: Mapped[str] = mapped_column(Text)
+    snapshot_id: Mapped[str | None] = mapped_column(Text)
+    # [{"id", "name", "artist_id", "artists", "url"}] in play order
+    tracks: Mapped[list[Any]]
+    position: Mapped[int] = mapped_column(Integer, server_default="0")
+    cycle: Mapped[int] = mapped_column(Integer, server_default="1")
+    last_used_at: Mapped[dt.datetime] = _created()
+    created_at: Mapped[dt.datetime] = _created()
+
+    __table_args__ = (UniqueConstraint("discord_user_id", "source"),)
+
+
+# Every table that holds rows about one Discord user: `/forget-me` deletes from each.
+# Derived from the metadata, so a later feature's table is covered by declaring the column.
+USER_TABLES = tuple(
+    table for table in Base.metadata.sorted_tables if "discord_user_id" in table.c
+)
