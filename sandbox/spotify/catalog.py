@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -145,6 +145,25 @@ class Playlist:
 
 class Catalog:
     """The static music catalogue plus mutable users and playlists."""
+
+    _music_cache: ClassVar[dict[tuple[int, dt.date], Catalog]] = {}
+
+    @classmethod
+    def build(cls, seed: int = 2026, today: dt.date | None = None) -> Catalog:
+        """A fresh catalogue (preset users only); the static music is built once per
+        (seed, today) in this process and shared, since it is never mutated."""
+        key = (seed, today or dt.date.today())
+        if key not in cls._music_cache:
+            cls._music_cache[key] = cls(seed, key[1])
+        return cls._music_cache[key].fresh()
+
+    def fresh(self) -> Catalog:
+        """A copy sharing the static music, with users and playlists rebuilt from presets."""
+        cat = Catalog.__new__(Catalog)
+        cat.__dict__.update(self.__dict__)
+        cat.users, cat.playlists, cat._pl_counter = {}, {}, 0
+        cat._build_presets()
+        return cat
 
     def __init__(self, seed: int = 2026, today: dt.date | None = None) -> None:
         self.seed = seed

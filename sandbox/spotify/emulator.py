@@ -33,6 +33,10 @@ DEV_MODE_MESSAGE = (
 )
 
 
+LOG = web.RequestKey("spotify_sandbox_log", dict)
+TOKEN = web.RequestKey("spotify_sandbox_token", object)
+
+
 class ApiError(Exception):
     def __init__(self, status: int, message: str, reason: str | None = None) -> None:
         super().__init__(message)
@@ -168,7 +172,7 @@ class SpotifyEmulator:
         self.client_id = client_id
         self.client_secret = client_secret
         self._initial_lifetime = access_token_lifetime
-        self.catalog = Catalog(seed, today)
+        self.catalog = Catalog.build(seed, today)
         self._initial_users = set(self.catalog.users)
         self._fresh()
         self._runner: web.AppRunner | None = None
@@ -182,12 +186,7 @@ class SpotifyEmulator:
 
     def reset(self) -> None:
         """Forget tokens, faults, the log and all user/playlist changes; keep the catalogue."""
-        music = self.catalog
-        cat = Catalog.__new__(Catalog)
-        cat.__dict__.update({k: v for k, v in music.__dict__.items()})
-        cat.users, cat.playlists, cat._pl_counter = {}, {}, 0
-        cat._build_presets()
-        self.catalog = cat
+        self.catalog = self.catalog.fresh()
         self._fresh()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -293,7 +292,7 @@ class SpotifyEmulator:
             "user": None,
             "at": time.time(),
         }
-        request["log"] = entry
+        request[LOG] = entry
         self.state.log.append(entry)
         try:
             resp = await self._apply_faults(request)
@@ -319,7 +318,7 @@ class SpotifyEmulator:
         if request.path == "/api/token" and request.method == "POST":
             form = await request.post()
             grant_type = str(form.get("grant_type", "")) or None
-            request["log"]["grant_type"] = grant_type
+            request[LOG]["grant_type"] = grant_type
         for f in list(self.state.faults):
             if f.method and f.method.upper() != request.method:
                 continue
@@ -364,7 +363,7 @@ class SpotifyEmulator:
         tok = self.state.access.get(auth[7:].strip())
         if tok is None:
             raise ApiError(401, "Invalid access token")
-        request["log"]["user"] = tok.user or "app"
+        request[LOG]["user"] = tok.user or "app"
         if tok.expires_at <= time.time():
             raise ApiError(401, "The access token expired")
         if tok.user is not None:
@@ -373,11 +372,11 @@ class SpotifyEmulator:
                 raise ApiError(401, "Invalid access token")
             if not user.allowlisted:
                 raise ApiError(403, DEV_MODE_MESSAGE)
-        request["token"] = tok
+        request[TOKEN] = tok
 
     # ------------------------------------------------------------------ helpers
     def _user(self, request: web.Request, *scopes: str) -> User:
-        tok: AccessToken = request["token"]
+        tok: AccessToken = request[TOKEN]  # type: ignore[assignment]
         if tok.user is None:
             raise ApiError(401, "Valid user authentication required")
         if scopes and not any(s in tok.scopes for s in scopes):
@@ -646,7 +645,7 @@ class SpotifyEmulator:
         if uid:
             if uid not in self.catalog.users:
                 return self._page_html("Unknown sandbox user", html.escape(uid), 400)
-            request["log"]["user"] = uid
+            request[LOG]["user"] = uid
             code = secrets.token_urlsafe(48)
             self.state.codes[code] = Code(
                 user=uid,
@@ -702,7 +701,7 @@ class SpotifyEmulator:
         if not self._client_auth(request, form):
             return oauth_error("invalid_client", "Invalid client")
         gt = form.get("grant_type")
-        log = request["log"]
+        log = request[LOG]
         log["grant_type"] = gt
         now = time.time()
         if gt == "authorization_code":
@@ -828,12 +827,16 @@ class SpotifyEmulator:
         out = self.r_playlist_simple(request, pl)
         out["description"] = pl.description or None
         out["followers"] = {"href": None, "total": pl.followers}
-        tok: AccessToken = request["token"]
+        tok: AccessToken = request[TOKEN]  # type: ignore[assignment]
         user = self.catalog.users.get(tok.user) if tok.user else None
         if user is not None and self._can_read_items(user, pl):
             page = self.r_playlist_entries(request, pl, 50, 0)
             out["items"] = page
-            out["tracks"] = {"href": page["href"], "total": pl.total}
+            out["tracks"] = dict(page)
+        else:
+            # contents are only shown to the owner and collaborators (2026 rules)
+            out.pop("items")
+            out.pop("tracks")
         return web.json_response(out)
 
     async def h_playlist_items(self, request: web.Request) -> web.StreamResponse:
