@@ -41,7 +41,9 @@ def run_migrations_online() -> None:
         return
     url = config.attributes.get("database_url") or os.environ.get("DATABASE_URL")
     if not url:
-        raise SystemExit("Set DATABASE_URL (or run `encore migrate`, which knows the embedded one).")
+        raise SystemExit(
+            "Set DATABASE_URL (or run `encore migrate`, which knows the embedded one)."
+        )
     asyncio.run(_run_async(url))
 
 

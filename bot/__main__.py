@@ -26,11 +26,15 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("worker", help="scheduled jobs: releases, digests, reminders, DMs")
     commands.add_parser("migrate", help="upgrade the database schema to the latest version")
     sync = commands.add_parser("sync-commands", help="register the slash commands with Discord")
-    sync.add_argument("--guild", type=int, help="register for one server only (instant, for testing)")
+    sync.add_argument(
+        "--guild", type=int, help="register for one server only (instant, for testing)"
+    )
     commands.add_parser("invite-url", help="print the link that invites the bot to a server")
     demo = commands.add_parser("demo", help="run everything against the local sandbox and narrate")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
-    commands.add_parser("reencrypt", help="re-encrypt stored tokens with the first ENCRYPTION_KEYS key")
+    commands.add_parser(
+        "reencrypt", help="re-encrypt stored tokens with the first ENCRYPTION_KEYS key"
+    )
     return top
 
 
@@ -39,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from sandbox.demo import main as demo_main
 
-        return demo_main(quiet=args.quiet)
+        return int(demo_main(quiet=args.quiet))
     role = {
         "run": Role.RUN,
         "gateway": Role.GATEWAY,

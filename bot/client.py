@@ -21,9 +21,7 @@ from bot.ui.messages import reply
 
 log = logging.getLogger(__name__)
 
-COGS = (
-    "cogs.account",
-)
+COGS = ("cogs.account",)
 
 
 def intents() -> discord.Intents:
@@ -59,7 +57,9 @@ async def report_error(interaction: discord.Interaction[Any], error: Exception) 
     else:
         incident = uuid.uuid4().hex[:8]
         log.error("Incident %s in %s", incident, _describe(interaction), exc_info=original)
-        message = f"Something went wrong on our side (incident `{incident}`). Please try again later."
+        message = (
+            f"Something went wrong on our side (incident `{incident}`). Please try again later."
+        )
         outcome = "incident"
     command = interaction.command.qualified_name if interaction.command else "component"
     metrics.COMMANDS.labels(command, outcome).inc()
@@ -72,8 +72,8 @@ async def report_error(interaction: discord.Interaction[Any], error: Exception) 
 def _describe(interaction: discord.Interaction[Any]) -> str:
     if interaction.command is not None:
         return f"/{interaction.command.qualified_name}"
-    custom_id = (interaction.data or {}).get("custom_id", "?")
-    return f"component {custom_id}"
+    data: dict[str, Any] = dict(interaction.data or {})
+    return f"component {data.get('custom_id', '?')}"
 
 
 class EncoreTree(app_commands.CommandTree["EncoreBot"]):
@@ -94,13 +94,14 @@ class EncoreBot(commands.AutoShardedBot):
         deliver_outbox: bool = True,
         **options: Any,
     ) -> None:
+        if shard_ids is not None:
+            options["shard_ids"] = list(shard_ids)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents(),
             allowed_mentions=NO_MENTIONS,
             help_command=None,
             tree_cls=EncoreTree,
-            shard_ids=list(shard_ids) if shard_ids is not None else None,
             shard_count=shard_count,
             **options,
         )
@@ -121,9 +122,11 @@ class EncoreBot(commands.AutoShardedBot):
     async def on_shard_ready(self, shard_id: int) -> None:
         self.services.status["gateway"] = "connected"
         metrics.GATEWAY_CONNECTED.set(1)
-        log.info("Shard %s ready with %d servers", shard_id, sum(
-            1 for guild in self.guilds if guild.shard_id == shard_id
-        ))
+        log.info(
+            "Shard %s ready with %d servers",
+            shard_id,
+            sum(1 for guild in self.guilds if guild.shard_id == shard_id),
+        )
 
     async def on_shard_resumed(self, shard_id: int) -> None:
         self.services.status["gateway"] = "connected"

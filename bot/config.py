@@ -187,9 +187,15 @@ class Settings(BaseSettings):
             if self.shard_count is None:
                 problems["SHARD_IDS"] = "needs SHARD_COUNT as well"
             elif any(not 0 <= shard < self.shard_count for shard in self.shard_ids):
-                problems["SHARD_IDS"] = f"every id must be between 0 and SHARD_COUNT-1 ({self.shard_count - 1})"
+                problems["SHARD_IDS"] = (
+                    f"every id must be between 0 and SHARD_COUNT-1 ({self.shard_count - 1})"
+                )
         if problems:
-            hint = DEMO_HINT if "DISCORD_TOKEN" in problems or "SPOTIFY_CLIENT_ID" in problems else None
+            hint = (
+                DEMO_HINT
+                if "DISCORD_TOKEN" in problems or "SPOTIFY_CLIENT_ID" in problems
+                else None
+            )
             raise ConfigError(problems, hint=hint)
 
 
@@ -202,12 +208,17 @@ def load_settings(role: Role, **overrides: Any) -> Settings:
         for issue in error.errors():
             name = str(issue["loc"][0]).upper() if issue["loc"] else "settings"
             message = str(issue["msg"]).removeprefix("Value error, ")
-            problems[name] = f"{message} (got {issue.get('input')!r})" if name not in {
-                "ENCRYPTION_KEYS",
-                "DISCORD_TOKEN",
-                "SPOTIFY_CLIENT_SECRET",
-                "DATABASE_URL",
-            } else message
+            problems[name] = (
+                f"{message} (got {issue.get('input')!r})"
+                if name
+                not in {
+                    "ENCRYPTION_KEYS",
+                    "DISCORD_TOKEN",
+                    "SPOTIFY_CLIENT_SECRET",
+                    "DATABASE_URL",
+                }
+                else message
+            )
         raise ConfigError(problems) from None
     settings.require(role)
     return settings

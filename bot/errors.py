@@ -61,7 +61,9 @@ class SpotifyAccessDenied(EncoreError):
 
 
 class MissingScope(EncoreError):
-    user_message = "Encore was not granted that permission on Spotify. Use `/link` again to grant it."
+    user_message = (
+        "Encore was not granted that permission on Spotify. Use `/link` again to grant it."
+    )
 
 
 class PlaylistNotReadable(EncoreError):
@@ -80,7 +82,9 @@ class PremiumRequired(EncoreError):
 
 
 class NoActiveDevice(EncoreError):
-    user_message = "Spotify has no active device for you: start playing on a device, then try again."
+    user_message = (
+        "Spotify has no active device for you: start playing on a device, then try again."
+    )
 
 
 class BadInput(EncoreError):

@@ -205,7 +205,9 @@ class LinkService:
 
     async def _who_is(self, grant: TokenGrant, discord_user_id: int) -> dict[str, Any]:
         try:
-            me: dict[str, Any] = await self._spotify.as_token(grant.access_token, lambda sp: sp.me())
+            me: dict[str, Any] = await self._spotify.as_token(
+                grant.access_token, lambda sp: sp.me()
+            )
         except SpotifyForbidden:
             metrics.LINKS.labels("development_mode").inc()
             text = (

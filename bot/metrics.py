@@ -10,7 +10,10 @@ COMMANDS = Counter(
     "encore_commands_total", "Slash commands handled", ["command", "outcome"], registry=REGISTRY
 )
 COMMAND_SECONDS = Histogram(
-    "encore_command_seconds", "Time from interaction to first response", ["command"], registry=REGISTRY
+    "encore_command_seconds",
+    "Time from interaction to first response",
+    ["command"],
+    registry=REGISTRY,
 )
 SPOTIFY_CALLS = Counter(
     "encore_spotify_calls_total", "Spotify Web API calls", ["caller", "outcome"], registry=REGISTRY
@@ -21,10 +24,15 @@ TOKEN_REFRESHES = Counter(
 LINKS = Counter("encore_links_total", "OAuth callbacks", ["outcome"], registry=REGISTRY)
 OUTBOX = Counter("encore_outbox_total", "Outbox deliveries", ["outcome"], registry=REGISTRY)
 INGESTIONS = Counter(
-    "encore_release_ingestions_total", "Release ingestions", ["source", "outcome"], registry=REGISTRY
+    "encore_release_ingestions_total",
+    "Release ingestions",
+    ["source", "outcome"],
+    registry=REGISTRY,
 )
 LAST_INGESTION = Gauge(
-    "encore_release_ingestion_last_success_timestamp", "When releases were last ingested", registry=REGISTRY
+    "encore_release_ingestion_last_success_timestamp",
+    "When releases were last ingested",
+    registry=REGISTRY,
 )
 DIGESTS = Counter("encore_digests_total", "Digest posts", ["outcome"], registry=REGISTRY)
 GATEWAY_CONNECTED = Gauge(

@@ -41,9 +41,9 @@ class Outbox:
         )
         self._wake.set()
 
-    async def wait_for_work(self, timeout: float) -> None:
+    async def wait_for_work(self, idle: float) -> None:
         try:
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            await asyncio.wait_for(self._wake.wait(), idle)
         except TimeoutError:
             pass
         self._wake.clear()
@@ -74,7 +74,12 @@ class Outbox:
                     row.failed_at = now
                     row.last_error = str(error)
                     metrics.OUTBOX.labels("undeliverable").inc()
-                    log.info("DM %s to user %s is undeliverable: %s", row.kind, row.discord_user_id, error)
+                    log.info(
+                        "DM %s to user %s is undeliverable: %s",
+                        row.kind,
+                        row.discord_user_id,
+                        error,
+                    )
                 except Exception as error:  # retried with backoff, then given up
                     row.last_error = f"{type(error).__name__}: {error}"
                     if row.attempts >= MAX_ATTEMPTS:

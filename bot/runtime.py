@@ -41,7 +41,9 @@ class RestClient(discord.Client):
     """A Discord client that logs in over REST and never opens the gateway (the worker)."""
 
     def __init__(self) -> None:
-        super().__init__(intents=discord.Intents.none(), allowed_mentions=discord.AllowedMentions.none())
+        super().__init__(
+            intents=discord.Intents.none(), allowed_mentions=discord.AllowedMentions.none()
+        )
 
 
 async def run_roles(settings: Settings, role: Role, *, stop: asyncio.Event | None = None) -> None:
@@ -53,7 +55,9 @@ async def run_roles(settings: Settings, role: Role, *, stop: asyncio.Event | Non
             runner = await start_web(services, settings.web_host, settings.web_port)
             stack.push_async_callback(runner.cleanup)
         if role in {Role.RUN, Role.GATEWAY}:
-            bot = EncoreBot(services, shard_ids=settings.shard_ids, shard_count=settings.shard_count)
+            bot = EncoreBot(
+                services, shard_ids=settings.shard_ids, shard_count=settings.shard_count
+            )
             stack.push_async_callback(bot.close)
             tasks.append(asyncio.create_task(bot.start(discord_token(settings)), name="gateway"))
         if role is Role.WORKER:

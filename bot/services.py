@@ -69,7 +69,9 @@ class Services:
         accounts = SpotifyAccounts(
             settings.spotify_accounts_url,
             settings.spotify_client_id or "",
-            settings.spotify_client_secret.get_secret_value() if settings.spotify_client_secret else "",
+            settings.spotify_client_secret.get_secret_value()
+            if settings.spotify_client_secret
+            else "",
             settings.redirect_uri,
             timeout=settings.spotify_timeout,
         )

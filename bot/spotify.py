@@ -77,7 +77,7 @@ class SpotifyAccounts(Accounts):
     ) -> None:
         self._base = accounts_url.rstrip("/")
         self._client_id = client_id
-        self._auth = aiohttp.BasicAuth(client_id, client_secret)
+        self._auth_header = {"Authorization": aiohttp.encode_basic_auth(client_id, client_secret)}
         self.redirect_uri = redirect_uri
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
@@ -111,7 +111,7 @@ class SpotifyAccounts(Accounts):
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         try:
             async with self._session.post(
-                f"{self._base}/api/token", data=form, auth=self._auth
+                f"{self._base}/api/token", data=form, headers=self._auth_header
             ) as response:
                 body: dict[str, Any] = await response.json(content_type=None) or {}
                 status = response.status

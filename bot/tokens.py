@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -175,7 +175,9 @@ class TokenStore:
             return grant.access_token
 
     async def _mark_needs_relink(self, session: AsyncSession, link: SpotifyLink) -> None:
-        log.warning("Spotify refused the refresh token of user %s: needs relink", link.discord_user_id)
+        log.warning(
+            "Spotify refused the refresh token of user %s: needs relink", link.discord_user_id
+        )
         first_time = link.status != "needs_relink" and link.relink_notified_at is None
         link.status = "needs_relink"
         if first_time:

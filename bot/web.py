@@ -74,7 +74,9 @@ def page(status: int, title: str, message: str) -> web.Response:
         f"<meta name=viewport content='width=device-width'><title>{html.escape(title)} · Encore</title>"
         f"</head><body><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>"
     )
-    return web.Response(status=status, text=body, content_type="text/html", headers=SECURITY_HEADERS)
+    return web.Response(
+        status=status, text=body, content_type="text/html", headers=SECURITY_HEADERS
+    )
 
 
 @web.middleware
@@ -139,7 +141,9 @@ async def callback(request: web.Request) -> StreamResponse:
         linked = await services.links.complete(code, state)
     except LinkPageError as error:
         return page(error.status, error.title, error.message)
-    return page(200, f"Linked as {linked.display_name}", "You can close this tab and go back to Discord.")
+    return page(
+        200, f"Linked as {linked.display_name}", "You can close this tab and go back to Discord."
+    )
 
 
 async def health(request: web.Request) -> StreamResponse:
@@ -156,7 +160,11 @@ async def health(request: web.Request) -> StreamResponse:
             )
         report["database"] = "ok"
         report["last_release_ingestion"] = (
-            {"finished_at": last.finished_at.isoformat(), "source": last.source, "releases": last.releases_seen}
+            {
+                "finished_at": last.finished_at.isoformat(),
+                "source": last.source,
+                "releases": last.releases_seen,
+            }
             if last is not None and last.finished_at is not None
             else None
         )

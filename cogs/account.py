@@ -31,7 +31,9 @@ class ForgetConfirmation(discord.ui.View):
         return interaction.user.id == self.owner_id
 
     @discord.ui.button(label="Delete everything", style=discord.ButtonStyle.danger)
-    async def confirm(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
+    async def confirm(
+        self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]
+    ) -> None:
         self.stop()
         await self.bot.services.links.forget_user(interaction.user.id)
         await interaction.response.edit_message(
@@ -40,7 +42,9 @@ class ForgetConfirmation(discord.ui.View):
         )
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
-    async def cancel(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
+    async def cancel(
+        self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]
+    ) -> None:
         self.stop()
         await interaction.response.edit_message(content="Nothing was deleted.", view=None)
 
@@ -64,7 +68,9 @@ class Account(commands.Cog):
         self.bot = bot
         self.links = bot.services.links
 
-    @app_commands.command(name="link", description="Link your Spotify account (the link comes by DM)")
+    @app_commands.command(
+        name="link", description="Link your Spotify account (the link comes by DM)"
+    )
     async def link(self, interaction: discord.Interaction[EncoreBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         url = await self.links.create_link(interaction.user.id)

@@ -6,7 +6,12 @@ import logging
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +29,10 @@ def start_embedded_postgres(data_dir: Path) -> str:
 
     The cluster lives in `data_dir/postgres`, so data survives restarts.
     """
-    import pgserver
+    from pgserver import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
+    server = get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
     log.info("No DATABASE_URL: using the embedded PostgreSQL in %s", data_dir / "postgres")
     return str(server.get_uri())
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from alembic import command
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATION_LOCK = 0x656E636F7265  # "encore"
@@ -31,7 +32,9 @@ async def upgrade(engine: AsyncEngine) -> None:
             await connection.run_sync(_upgrade_on)
             await connection.commit()
         finally:
-            await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            await connection.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK}
+            )
             await connection.commit()
 
 

@@ -98,7 +98,11 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
-        Index("ix_outbox_pending", "available_at", postgresql_where="sent_at IS NULL AND failed_at IS NULL"),
+        Index(
+            "ix_outbox_pending",
+            "available_at",
+            postgresql_where="sent_at IS NULL AND failed_at IS NULL",
+        ),
     )
 
 
@@ -247,6 +251,4 @@ class ShuffleQueue(Base):
 
 # Every table that holds rows about one Discord user: `/forget-me` deletes from each.
 # Derived from the metadata, so a later feature's table is covered by declaring the column.
-USER_TABLES = tuple(
-    table for table in Base.metadata.sorted_tables if "discord_user_id" in table.c
-)
+USER_TABLES = tuple(table for table in Base.metadata.sorted_tables if "discord_user_id" in table.c)

@@ -24,14 +24,26 @@ def empty_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import os
 
     for name in list(os.environ):
-        if name.startswith(("DISCORD_", "SPOTIFY_", "PUBLIC_", "WEB_", "DATABASE_", "ENCORE_",
-                            "ENCRYPTION_", "LOG_", "SHARD_")):
+        if name.startswith(
+            (
+                "DISCORD_",
+                "SPOTIFY_",
+                "PUBLIC_",
+                "WEB_",
+                "DATABASE_",
+                "ENCORE_",
+                "ENCRYPTION_",
+                "LOG_",
+                "SHARD_",
+            )
+        ):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # no stray .env
 
 
-def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str],
-        **env: str) -> tuple[int, str]:
+def run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str], **env: str
+) -> tuple[int, str]:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     status = main(argv)
@@ -108,15 +120,23 @@ def test_https_public_url_and_key_rotation_list_are_accepted() -> None:
 
 def test_shard_ids_outside_the_shard_count_are_refused() -> None:
     with pytest.raises(ConfigError) as caught:
-        load_settings(Role.GATEWAY, discord_token="t", spotify_client_id="i",
-                      spotify_client_secret="s", shard_count=2, shard_ids="3")
+        load_settings(
+            Role.GATEWAY,
+            discord_token="t",
+            spotify_client_id="i",
+            spotify_client_secret="s",
+            shard_count=2,
+            shard_ids="3",
+        )
     assert "SHARD_IDS" in caught.value.problems
 
 
 def test_the_console_script_exits_2_without_a_traceback(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot", "run"],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
         timeout=60,
     )
@@ -126,7 +146,10 @@ def test_the_console_script_exits_2_without_a_traceback(tmp_path: Path) -> None:
 
 def test_help_lists_every_command() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bot", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
         cwd=Path(__file__).resolve().parent.parent,
     )
     for command in ("run", "gateway", "web", "worker", "migrate", "sync-commands", "demo"):

@@ -12,12 +12,14 @@ ACCENT = discord.Colour(0x1DB954)  # Spotify green
 WARNING = discord.Colour(0xE8A317)
 
 
-async def reply(interaction: discord.Interaction[Any], content: str | None = None, **kwargs: Any) -> None:
+async def reply(
+    interaction: discord.Interaction[Any], content: str | None = None, **kwargs: Any
+) -> None:
     """Answer, or follow up if the interaction was already answered or deferred."""
     kwargs.setdefault("ephemeral", True)
     kwargs.setdefault("allowed_mentions", NO_MENTIONS)
     if interaction.response.is_done():
-        await interaction.followup.send(content, **kwargs)
+        await interaction.followup.send(content or discord.utils.MISSING, **kwargs)
     else:
         await interaction.response.send_message(content, **kwargs)
 

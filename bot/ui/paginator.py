@@ -84,11 +84,15 @@ class Paginator(discord.ui.View):
         await self._go(interaction, 0)
 
     @discord.ui.button(label="‹", style=discord.ButtonStyle.secondary, row=0)
-    async def previous(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
+    async def previous(
+        self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]
+    ) -> None:
         await self._go(interaction, self.page - 1)
 
     @discord.ui.button(label="1 / 1", style=discord.ButtonStyle.secondary, disabled=True, row=0)
-    async def counter(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
+    async def counter(
+        self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]
+    ) -> None:
         await interaction.response.defer()
 
     @discord.ui.button(label="›", style=discord.ButtonStyle.secondary, row=0)
