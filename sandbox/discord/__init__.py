@@ -1,0 +1,6 @@
+"""Discord emulator: the real discord.py client runs against it (see README.md)."""
+
+from .control import ControlError, DiscordControl
+from .emulator import DiscordEmulator, serve
+
+__all__ = ["ControlError", "DiscordControl", "DiscordEmulator", "serve"]

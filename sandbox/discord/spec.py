@@ -1,0 +1,181 @@
+"""Lenient request-body checks against Discord's own OpenAPI spec.
+
+The spec (``specs/discord/openapi.json``, about 1.2 MB) is loaded lazily, once per
+process. Only the top level of a JSON body is checked: unknown fields and wrong
+top-level types are reported as problems; the emulator records them and does not
+reject the request (hard limits such as content length are enforced elsewhere).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any, ClassVar
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+def _default_spec_path() -> Path | None:
+    env = os.environ.get("DISCORD_OPENAPI_SPEC")
+    candidates = [Path(env)] if env else []
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidates.append(parent / "specs" / "discord" / "openapi.json")
+        candidates.append(parent / "shared" / "specs" / "discord" / "openapi.json")
+    candidates.append(Path("/work/shared/specs/discord/openapi.json"))
+    for c in candidates:
+        if c.is_file():
+            return c
+    return None
+
+
+class SpecValidator:
+    """Matches a request to an operation of the spec and checks its JSON body."""
+
+    _lock = threading.Lock()
+    _cache: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self._path = Path(path) if path else _default_spec_path()
+        self._routes: list[tuple[re.Pattern[str], str, dict[str, Any]]] | None = None
+        self._spec: dict[str, Any] | None = None
+
+    @property
+    def available(self) -> bool:
+        return self._path is not None and self._path.is_file()
+
+    def _load(self) -> None:
+        if self._routes is not None:
+            return
+        if not self.available:
+            self._routes = []
+            self._spec = {}
+            return
+        key = str(self._path)
+        with self._lock:
+            spec = self._cache.get(key)
+            if spec is None:
+                with open(key, encoding="utf-8") as f:
+                    spec = json.load(f)
+                self._cache[key] = spec
+        self._spec = spec
+        routes = []
+        for template, item in spec.get("paths", {}).items():
+            rx = "^" + re.sub(r"\\\{[^}]+\\\}", r"[^/]+", re.escape(template)) + "$"
+            routes.append((re.compile(rx), template, item))
+        # literal segments first (e.g. /messages/@original before /messages/{id})
+        routes.sort(key=lambda r: r[1].count("{"))
+        self._routes = routes
+
+    def _resolve(self, schema: Any) -> Any:
+        seen = 0
+        while isinstance(schema, dict) and "$ref" in schema and seen < 20:
+            ref = schema["$ref"]
+            node: Any = self._spec
+            for part in ref.lstrip("#/").split("/"):
+                node = node.get(part, {}) if isinstance(node, dict) else {}
+            schema = node
+            seen += 1
+        return schema
+
+    def body_schema(self, method: str, path: str) -> dict[str, Any] | None:
+        self._load()
+        assert self._routes is not None
+        for rx, _template, item in self._routes:
+            if rx.match(path):
+                op = item.get(method.lower())
+                if not op:
+                    return None
+                content = op.get("requestBody", {}).get("content", {})
+                media = content.get("application/json")
+                if not media:
+                    return None
+                return self._resolve(media.get("schema"))
+        return None
+
+    def _variants(self, schema: Any) -> list[dict[str, Any]]:
+        schema = self._resolve(schema)
+        if not isinstance(schema, dict):
+            return []
+        for key in ("oneOf", "anyOf"):
+            if key in schema:
+                out: list[dict[str, Any]] = []
+                for s in schema[key]:
+                    out.extend(self._variants(s))
+                return out
+        if "allOf" in schema:
+            merged: dict[str, Any] = {"type": "object", "properties": {}}
+            for s in schema["allOf"]:
+                for v in self._variants(s):
+                    merged["properties"].update(v.get("properties", {}))
+            return [merged]
+        return [schema]
+
+    def _type_ok(self, value: Any, prop: Any) -> bool:
+        prop = self._resolve(prop)
+        if not isinstance(prop, dict):
+            return True
+        if "oneOf" in prop or "anyOf" in prop:
+            return any(self._type_ok(value, p) for p in prop.get("oneOf", prop.get("anyOf", [])))
+        types = prop.get("type")
+        if types is None:
+            return True
+        if isinstance(types, str):
+            types = [types]
+        for t in types:
+            if t == "null" and value is None:
+                return True
+            py = _JSON_TYPES.get(t)
+            if py is None:
+                return True
+            if isinstance(value, bool) and t in ("integer", "number"):
+                continue
+            if isinstance(value, py):
+                return True
+        return False
+
+    def _check_variant(self, body: dict[str, Any], schema: dict[str, Any]) -> list[str]:
+        props = schema.get("properties")
+        if not isinstance(props, dict):
+            return []
+        problems = []
+        for key, value in body.items():
+            if key not in props:
+                problems.append(f"unknown field {key!r}")
+            elif not self._type_ok(value, props[key]):
+                problems.append(f"field {key!r} has wrong type {type(value).__name__}")
+        return problems
+
+    def check(self, method: str, path: str, body: Any) -> list[str]:
+        """Problems with a JSON body for ``method path`` (path without /api/v10)."""
+        try:
+            schema = self.body_schema(method, path)
+        except Exception as exc:  # a broken spec must never break the emulator
+            return [f"spec unavailable: {exc}"]
+        if schema is None:
+            return []
+        variants = self._variants(schema)
+        if not variants:
+            return []
+        if not isinstance(body, dict):
+            if any(v.get("type") == "object" or "properties" in v for v in variants):
+                return [f"body should be an object, got {type(body).__name__}"]
+            return []
+        best: list[str] | None = None
+        for v in variants:
+            problems = self._check_variant(body, v)
+            if not problems:
+                return []
+            if best is None or len(problems) < len(best):
+                best = problems
+        return best or []

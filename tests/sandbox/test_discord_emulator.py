@@ -1,0 +1,416 @@
+"""The Discord emulator, driven through the real discord.py client (no internet)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import discord
+import pytest
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from sandbox.discord import DiscordControl, DiscordEmulator
+
+pytestmark = pytest.mark.asyncio
+
+
+class SandboxBot(commands.AutoShardedBot):
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        return None
+
+
+class ClickView(discord.ui.View):
+    def __init__(self, bot: SandboxBot) -> None:
+        super().__init__(timeout=60)
+        self.bot = bot
+
+    @discord.ui.button(label="Like", custom_id="like:1", style=discord.ButtonStyle.primary)
+    async def like(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        self.bot.captured["clicked_by"] = interaction.user.id
+        await interaction.response.edit_message(content="liked", view=None)
+
+
+def make_bot(**kw: Any) -> SandboxBot:
+    intents = discord.Intents.default()
+    bot = SandboxBot(command_prefix="!", intents=intents, guild_ready_timeout=0.1, **kw)
+    bot.captured = {}  # type: ignore[attr-defined]
+    tree = bot.tree
+
+    @tree.command(name="ping", description="Ping")
+    async def ping(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("pong", ephemeral=True)
+
+    digest = app_commands.Group(name="digest", description="Digest settings")
+
+    @digest.command(name="channel", description="Set the digest channel")
+    async def digest_channel(
+        interaction: discord.Interaction, channel: discord.TextChannel, hour: int = 9
+    ) -> None:
+        bot.captured["digest"] = (channel.id, hour)
+        perms = channel.permissions_for(channel.guild.me)
+        await interaction.response.send_message(
+            f"digest in {channel.mention} at {hour} can_send={perms.send_messages}"
+        )
+
+    tree.add_command(digest)
+
+    @tree.command(name="slow", description="Too slow")
+    async def slow(interaction: discord.Interaction) -> None:
+        await asyncio.sleep(3.5)
+        try:
+            await interaction.response.send_message("late")
+        except discord.NotFound as exc:
+            bot.captured["slow_error"] = exc
+
+    @tree.command(name="later", description="Defers then follows up")
+    async def later(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await asyncio.sleep(0.05)
+        await interaction.followup.send("done later")
+        await interaction.followup.send("and one more", ephemeral=True)
+        await interaction.edit_original_response(content="done (edited)")
+
+    @tree.command(name="button", description="Sends a button")
+    async def button(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("press", view=ClickView(bot))
+
+    @tree.command(name="search", description="Autocomplete")
+    async def search(interaction: discord.Interaction, query: str) -> None:
+        await interaction.response.send_message(f"searched {query}")
+
+    @search.autocomplete("query")
+    async def search_ac(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=f"{current} {i}", value=f"{current}{i}") for i in range(3)]
+
+    return bot
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[DiscordEmulator]:
+    old_base = discord.http.Route.BASE
+    old_gw = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    e = DiscordEmulator()
+    await e.start()
+    discord.http.Route.BASE = e.api_url
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(e.gateway_url)
+    try:
+        yield e
+    finally:
+        discord.http.Route.BASE = old_base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gw
+        await e.stop()
+
+
+@pytest.fixture
+async def ctl(emu: DiscordEmulator) -> AsyncIterator[DiscordControl]:
+    async with DiscordControl(emu.base_url) as c:
+        yield c
+
+
+@pytest.fixture
+async def world(ctl: DiscordControl) -> dict[str, Any]:
+    alice = await ctl.create_user("alice")
+    bob = await ctl.create_user("bob", dms_open=False)
+    guild = await ctl.create_guild(
+        "Test Guild",
+        owner_id=alice["id"],
+        channels=[{"name": "general"}, {"name": "announcements", "bot_can_post": False}],
+    )
+    return {
+        "alice": alice,
+        "bob": bob,
+        "guild": guild,
+        "general": guild["channels"][0],
+        "locked": guild["channels"][1],
+    }
+
+
+async def start_bot(bot: SandboxBot, emu: DiscordEmulator) -> asyncio.Task[None]:
+    task = asyncio.create_task(bot.start(emu.bot_token))
+    await asyncio.wait_for(bot.wait_until_ready(), 10)
+    return task
+
+
+async def stop_bot(bot: SandboxBot, task: asyncio.Task[None]) -> None:
+    await bot.close()
+    try:
+        await asyncio.wait_for(task, 5)
+    except (asyncio.CancelledError, Exception):
+        pass
+
+
+@pytest.fixture
+async def bot(emu: DiscordEmulator, world: dict[str, Any]) -> AsyncIterator[SandboxBot]:
+    b = make_bot()
+    task = await start_bot(b, emu)
+    await b.tree.sync()
+    try:
+        yield b
+    finally:
+        await stop_bot(b, task)
+
+
+async def test_login_ready_and_guild_cache(
+    emu: DiscordEmulator, ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
+) -> None:
+    guild = bot.get_guild(int(world["guild"]["id"]))
+    assert guild is not None and guild.me is not None
+    assert guild.owner_id == int(world["alice"]["id"])
+    general = guild.get_channel(int(world["general"]["id"]))
+    locked = guild.get_channel(int(world["locked"]["id"]))
+    assert general.permissions_for(guild.me).send_messages
+    assert not locked.permissions_for(guild.me).send_messages
+    assert locked.permissions_for(guild.me).view_channel
+    synced = await ctl.commands()
+    assert {c["name"] for c in synced["global"]} >= {"ping", "digest", "slow", "later", "button"}
+    state = await ctl.state()
+    assert state["shards"][0]["connected"] and state["shards"][0]["guild_count"] == 1
+    assert await ctl.errors() == []
+
+
+async def test_command_ephemeral_reply(
+    ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
+) -> None:
+    r = await ctl.command("ping", world["alice"]["id"], guild_id=world["guild"]["id"])
+    it = await ctl.interaction(r["id"], wait=5)
+    assert it["response"]["type"] == 4
+    assert it["response"]["data"]["content"] == "pong"
+    assert it["response"]["data"]["flags"] & 64
+    assert it["original"]["ephemeral"] and it["original"]["content"] == "pong"
+    assert it["response"]["latency_ms"] < 3000
+
+
+async def test_subcommand_with_channel_option(
+    ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
+) -> None:
+    locked = world["locked"]["id"]
+    r = await ctl.command(
+        "digest channel",
+        world["alice"]["id"],
+        guild_id=world["guild"]["id"],
+        options={"channel": locked, "hour": 7},
+    )
+    it = await ctl.interaction(r["id"], wait=5)
+    assert bot.captured["digest"] == (int(locked), 7)
+    assert "can_send=False" in it["response"]["data"]["content"]
+    opt = it["payload"]["data"]["options"][0]
+    assert opt["type"] == 1 and opt["name"] == "channel"
+    assert {o["name"]: o["type"] for o in opt["options"]} == {"channel": 7, "hour": 4}
+    assert not it["response"]["data"].get("flags")
+
+
+async def test_autocomplete(ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot) -> None:
+    r = await ctl.autocomplete(
+        "search",
+        world["alice"]["id"],
+        "query",
+        guild_id=world["guild"]["id"],
+        options={"query": "ab"},
+    )
+    it = await ctl.interaction(r["id"], wait=5)
+    assert it["response"]["type"] == 8
+    assert [c["value"] for c in it["response"]["data"]["choices"]] == ["ab0", "ab1", "ab2"]
+
+
+async def test_defer_followups_and_edit_original(
+    ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
+) -> None:
+    r = await ctl.command("later", world["alice"]["id"], guild_id=world["guild"]["id"])
+    it = await ctl.interaction(r["id"], wait=5)
+    assert it["response"]["type"] == 5
+    for _ in range(50):
+        it = await ctl.interaction(r["id"])
+        if it["edits"]:
+            break
+        await asyncio.sleep(0.05)
+    assert [f["content"] for f in it["followups"]][1] == "and one more"
+    assert it["original"]["content"] == "done (edited)"
+    assert it["original"]["ephemeral"]
+    assert it["edits"][0]["original"]
+
+
+async def test_button_component(
+    ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
+) -> None:
+    r = await ctl.command("button", world["alice"]["id"], guild_id=world["guild"]["id"])
+    it = await ctl.interaction(r["id"], wait=5)
+    msg_id = it["original"]["id"]
+    assert it["original"]["components"][0]["components"][0]["custom_id"] == "like:1"
+    c = await ctl.click("like:1", world["alice"]["id"], message_id=msg_id)
+    cit = await ctl.interaction(c["id"], wait=5)
+    assert cit["response"]["type"] == 7
+    assert bot.captured["clicked_by"] == int(world["alice"]["id"])
+    msgs = await ctl.messages(channel_id=world["general"]["id"])
+    edited = next(m for m in msgs if m["id"] == msg_id)
+    assert edited["content"] == "liked" and edited["components"] == []
+
+
+async def test_dms_channel_posts_and_permission_errors(
+    ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
+) -> None:
+    alice = await bot.fetch_user(int(world["alice"]["id"]))
+    await alice.send("hello alice", embed=discord.Embed(title="hi"))
+    dms = await ctl.dms(world["alice"]["id"])
+    assert dms[0]["content"] == "hello alice" and dms[0]["embeds"][0]["title"] == "hi"
+
+    bob = await bot.fetch_user(int(world["bob"]["id"]))
+    with pytest.raises(discord.Forbidden) as exc:
+        await bob.send("hello bob")
+    assert exc.value.code == 50007
+
+    general = bot.get_channel(int(world["general"]["id"]))
+    await general.send("to everyone", allowed_mentions=discord.AllowedMentions.none())
+    posted = await ctl.messages(channel_id=world["general"]["id"])
+    assert posted[-1]["content"] == "to everyone"
+    assert posted[-1]["allowed_mentions"] == {"parse": []}
+    history = [m async for m in general.history(limit=5)]
+    assert history[0].content == "to everyone"
+
+    locked = bot.get_channel(int(world["locked"]["id"]))
+    with pytest.raises(discord.Forbidden) as exc:
+        await locked.send("nope")
+    assert exc.value.code == 50013
+    with pytest.raises(discord.HTTPException) as exc2:
+        await general.send("x" * 2001)
+    assert exc2.value.code == 50035
+    with pytest.raises(discord.NotFound):
+        await bot.http.send_message(1234, params=discord.http.handle_message_parameters("x"))
+    kinds = {e["kind"] for e in await ctl.errors()}
+    assert {"dm_closed", "missing_permissions", "invalid_body", "unknown_channel"} <= kinds
+    assert "unhandled" not in kinds and "validation" not in kinds
+
+
+async def test_deadline_and_double_ack(
+    emu: DiscordEmulator, ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
+) -> None:
+    slow = await ctl.command("slow", world["alice"]["id"], guild_id=world["guild"]["id"])
+    ping = await ctl.command("ping", world["alice"]["id"], guild_id=world["guild"]["id"])
+    it = await ctl.interaction(ping["id"], wait=5)
+    assert it["response"] is not None
+    # a second acknowledgement of the same interaction
+    async with aiohttp.ClientSession() as s:
+        url = f"{emu.api_url}/interactions/{ping['id']}/{ping['token']}/callback?with_response=true"
+        async with s.post(url, json={"type": 4, "data": {"content": "again"}}) as resp:
+            assert resp.status == 400
+            assert resp.headers["Content-Type"] == "application/json"
+            assert (await resp.json())["code"] == 40060
+    sit = await ctl.interaction(slow["id"], wait=6, until="late")
+    assert sit["response"] is None and sit["late_responses"]
+    for _ in range(40):
+        if "slow_error" in bot.captured:
+            break
+        await asyncio.sleep(0.05)
+    assert bot.captured["slow_error"].code == 10062
+
+
+async def test_channel_bucket_burst_waits(
+    ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
+) -> None:
+    await ctl.settings(channel_limit=3, channel_window=0.5)
+    general = bot.get_channel(int(world["general"]["id"]))
+    t0 = time.monotonic()
+    await asyncio.gather(*(general.send(f"burst {i}") for i in range(7)))
+    elapsed = time.monotonic() - t0
+    posted = [
+        m for m in await ctl.messages(channel_id=world["general"]["id"]) if "burst" in m["content"]
+    ]
+    assert len(posted) == 7
+    assert elapsed >= 0.9  # 7 posts at 3 per 0.5 s need two waits
+    reqs = await ctl.requests(path=f"/channels/{world['general']['id']}/messages")
+    assert all(r["status"] == 200 for r in reqs)
+
+
+async def test_global_rate_limit_is_waited_out(
+    emu: DiscordEmulator, ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
+) -> None:
+    guild_id = int(world["guild"]["id"])
+    chans = [await ctl.create_channel(guild_id, f"c{i}") for i in range(8)]
+    await ctl.settings(global_limit_per_s=4)
+    await asyncio.sleep(1.0)  # let the global window empty
+    since = time.time()
+    await asyncio.gather(
+        *(
+            bot.http.send_message(
+                int(c["id"]), params=discord.http.handle_message_parameters(content="g")
+            )
+            for c in chans
+        )
+    )
+    reqs = await ctl.requests(since=since, path="/messages")
+    assert any(r["rate_limited"] == "global" for r in reqs)
+    assert sum(1 for r in reqs if r["status"] == 200) == 8
+    await ctl.settings(global_limit_per_s=50)
+
+
+async def test_gateway_resume(ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot) -> None:
+    resumed = asyncio.Event()
+
+    async def on_resumed() -> None:
+        resumed.set()
+
+    bot.add_listener(on_resumed, "on_resumed")
+    closed = await ctl.gateway_disconnect(code=4000, resumable=True)
+    assert closed["closed"]
+    await asyncio.wait_for(resumed.wait(), 10)
+    state = await ctl.state()
+    assert state["shards"][0]["resumes"] == 1 and state["shards"][0]["connected"]
+    r = await ctl.command("ping", world["alice"]["id"], guild_id=world["guild"]["id"])
+    assert (await ctl.interaction(r["id"], wait=5))["response"]["type"] == 4
+
+
+async def test_two_shards_in_two_clients(emu: DiscordEmulator, ctl: DiscordControl) -> None:
+    alice = await ctl.create_user("alice")
+    bulk = await ctl.create_guilds_bulk(6, "g")
+    ids = [int(g) for g in bulk["guild_ids"]]
+    expected = {s: {g for g in ids if (g >> 22) % 2 == s} for s in (0, 1)}
+    assert expected[0] and expected[1]
+    bots = [make_bot(shard_ids=[s], shard_count=2) for s in (0, 1)]
+    tasks = [await start_bot(b, emu) for b in bots]
+    try:
+        for s, b in enumerate(bots):
+            assert {g.id for g in b.guilds} == expected[s]
+        await bots[0].tree.sync()
+        g1 = next(iter(expected[1]))
+        r = await ctl.command("ping", alice["id"], guild_id=g1)
+        assert r["shard_id"] == 1
+        assert (await ctl.interaction(r["id"], wait=5))["response"]["type"] == 4
+        # a guild created while connected reaches its shard only
+        new = await ctl.create_guild("late guild")
+        shard = (int(new["id"]) >> 22) % 2
+        for _ in range(40):
+            if bots[shard].get_guild(int(new["id"])):
+                break
+            await asyncio.sleep(0.05)
+        assert bots[shard].get_guild(int(new["id"])) is not None
+        assert bots[1 - shard].get_guild(int(new["id"])) is None
+        # DMs go to shard 0
+        r = await ctl.command("ping", alice["id"])
+        assert r["shard_id"] == 0
+        it = await ctl.interaction(r["id"], wait=5)
+        assert it["response"]["type"] == 4 and it["guild_id"] is None
+    finally:
+        for b, t in zip(bots, tasks, strict=True):
+            await stop_bot(b, t)
+
+
+async def test_unhandled_route_and_auth(emu: DiscordEmulator, ctl: DiscordControl) -> None:
+    async with aiohttp.ClientSession() as s:
+        async with s.get(f"{emu.api_url}/users/@me") as resp:
+            assert resp.status == 401
+        headers = {"Authorization": f"Bot {emu.bot_token}"}
+        async with s.get(f"{emu.api_url}/nothing/here", headers=headers) as resp:
+            assert resp.status == 404
+            assert await resp.json() == {"code": 0, "message": "404: Not Found"}
+        async with s.get(f"{emu.api_url}/users/@me", headers=headers) as resp:
+            assert resp.status == 200
+            assert resp.headers["Content-Type"] == "application/json"
+            assert "X-RateLimit-Bucket" in resp.headers
+    errors = await ctl.errors(kind="unhandled")
+    assert errors and errors[0]["path"] == "/nothing/here"
