@@ -7,10 +7,14 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
+from typing import Any
 
 import discord
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.client import EncoreBot, send_dm
+from bot.clock import Clock
 from bot.config import Role, Settings
 from bot.discord_setup import point_discord_at
 from bot.scheduler import build_scheduler
@@ -46,42 +50,100 @@ class RestClient(discord.Client):
         )
 
 
-async def run_roles(settings: Settings, role: Role, *, stop: asyncio.Event | None = None) -> None:
-    stop = stop or _stop_on_signals()
-    point_discord_at(settings.discord_api_url, settings.discord_gateway_url)
-    async with services_for(settings) as services, contextlib.AsyncExitStack() as stack:
-        tasks: list[asyncio.Task[None]] = []
+class Encore:
+    """One process running some roles. `start()` returns when they are up; `stop()` ends them."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        role: Role,
+        *,
+        clock: Clock | None = None,
+        bot_class: type[EncoreBot] = EncoreBot,
+        bot_options: dict[str, Any] | None = None,
+        scheduler: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.role = role
+        self._clock = clock
+        self._bot_class = bot_class
+        self._bot_options = bot_options or {}
+        self._with_scheduler = scheduler
+        self._stack = contextlib.AsyncExitStack()
+        self.tasks: list[asyncio.Task[None]] = []
+        self.services: Services
+        self.bot: EncoreBot | None = None
+        self.web: web.AppRunner | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+
+    async def start(self, *, ready_timeout: float = 60) -> None:
+        settings, role = self.settings, self.role
+        point_discord_at(settings.discord_api_url, settings.discord_gateway_url)
+        self.services = await Services.build(settings, clock=self._clock)
+        self._stack.push_async_callback(self.services.close)
+        await upgrade(self.services.engine)
         if role in {Role.RUN, Role.WEB}:
-            runner = await start_web(services, settings.web_host, settings.web_port)
-            stack.push_async_callback(runner.cleanup)
+            self.web = await start_web(self.services, settings.web_host, settings.web_port)
+            self._stack.push_async_callback(self.web.cleanup)
         if role in {Role.RUN, Role.GATEWAY}:
-            bot = EncoreBot(
-                services, shard_ids=settings.shard_ids, shard_count=settings.shard_count
+            self.bot = self._bot_class(
+                self.services,
+                shard_ids=settings.shard_ids,
+                shard_count=settings.shard_count,
+                **self._bot_options,
             )
-            stack.push_async_callback(bot.close)
-            tasks.append(asyncio.create_task(bot.start(discord_token(settings)), name="gateway"))
+            self._stack.push_async_callback(self.bot.close)
+            token = discord_token(settings)
+            self.tasks.append(asyncio.create_task(self.bot.start(token), name="gateway"))
+            await self._wait_ready(self.bot, ready_timeout)
         if role is Role.WORKER:
             rest = RestClient()
             await rest.login(discord_token(settings))
-            stack.push_async_callback(rest.close)
+            self._stack.push_async_callback(rest.close)
 
             async def deliver(user_id: int, content: str) -> None:
                 await send_dm(rest, user_id, content)
 
-            tasks.append(asyncio.create_task(services.outbox.run(deliver), name="outbox"))
-        if role in {Role.RUN, Role.WORKER}:
-            scheduler = build_scheduler(services)
-            scheduler.start()
-            stack.callback(scheduler.shutdown, wait=False)
+            self.tasks.append(asyncio.create_task(self.services.outbox.run(deliver), name="outbox"))
+        if role in {Role.RUN, Role.WORKER} and self._with_scheduler:
+            self.scheduler = build_scheduler(self.services)
+            self.scheduler.start()
+            self._stack.callback(self.scheduler.shutdown, wait=False)
         log.info("Encore %s role started", role.value)
-        waiter = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            if task is not waiter and task.exception() is not None:
-                log.error("%s stopped", task.get_name(), exc_info=task.exception())
-        for task in [waiter, *tasks]:
+
+    async def _wait_ready(self, bot: EncoreBot, timeout: float) -> None:
+        ready = asyncio.create_task(bot.wait_until_ready())
+        done, _ = await asyncio.wait(
+            [ready, *self.tasks], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if ready not in done:
+            ready.cancel()
+            for task in done:
+                task.result()  # the gateway task failed: raise its error
+            raise TimeoutError("the Discord gateway did not become ready")
+
+    async def stop(self) -> None:
+        for task in self.tasks:
             task.cancel()
-        log.info("Encore %s role stopping", role.value)
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self._stack.aclose()
+        log.info("Encore %s role stopped", self.role.value)
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        await self.start()
+        try:
+            waiter = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait([waiter, *self.tasks], return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            for task in done:
+                if task is not waiter and not task.cancelled() and task.exception() is not None:
+                    log.error("%s stopped", task.get_name(), exc_info=task.exception())
+        finally:
+            await self.stop()
+
+
+async def run_roles(settings: Settings, role: Role) -> None:
+    await Encore(settings, role).run_until(_stop_on_signals())
 
 
 def _stop_on_signals() -> asyncio.Event:

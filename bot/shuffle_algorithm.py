@@ -25,9 +25,7 @@ def fisher_yates(items: Sequence[T], rng: random.Random) -> list[T]:
     return order
 
 
-def smart_shuffle(
-    items: Sequence[T], key: Callable[[T], Hashable], rng: random.Random
-) -> list[T]:
+def smart_shuffle(items: Sequence[T], key: Callable[[T], Hashable], rng: random.Random) -> list[T]:
     """A permutation of `items` where `key` (the primary artist) repeats as rarely as
     possible in a row, and each artist's tracks sit close to evenly apart."""
     if len(items) < 2:
@@ -55,7 +53,9 @@ def next_cycle_order(
     artist_of = [ids.setdefault(key(item), len(ids)) for item in items]
     n_artists = len(ids)
     prev_artist = ids.get(key(previous_order[-1]), -1) if previous_order else -1
-    recent_tracks = set(previous_order[len(previous_order) - _window(len(previous_order), fresh_fraction) :])
+    recent_tracks = set(
+        previous_order[len(previous_order) - _window(len(previous_order), fresh_fraction) :]
+    )
     recent = {i for i, item in enumerate(items) if item in recent_tracks}
     head = min(_window(n, fresh_fraction), n - len(recent))
     by_key = _spreading_order(artist_of, n_artists, rng, recent if head else set(), head)
@@ -129,6 +129,9 @@ def _spreading_order(
     random_ = rng.random
     for group in groups:
         k = len(group)
+        if k == 1 and not recent:
+            keys[group[0]] = random_()
+            continue
         for i in range(k - 1, 0, -1):
             j = int(random_() * (i + 1))
             group[i], group[j] = group[j], group[i]
@@ -185,8 +188,13 @@ def _arrange(
     left = n
     append = picks.append
     while left:
+        if position >= head and left <= careful_from and not with_count:
+            # No artist could force itself in until 2 * biggest tracks were left; look again
+            # before leaving the fast phase, which is the bulk of most playlists.
+            careful_from = 2 * max(counts)
+            if left - careful_from < left // 8:
+                careful_from = n
         if position >= head and left > careful_from:
-            # Fast phase, the bulk of a big playlist: no artist can force itself in yet.
             with_count = []
             while left > careful_from:
                 artist = artist_of[first]
@@ -255,7 +263,15 @@ def _arrange(
                 pick = first
             else:
                 pick = _lookahead_pick(
-                    artist_of, after, first, n, prev, position, last, total, goal,
+                    artist_of,
+                    after,
+                    first,
+                    n,
+                    prev,
+                    position,
+                    last,
+                    total,
+                    goal,
                     blocked if in_head else None,
                 )
                 if pick < 0:
