@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import pkgutil
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -21,7 +22,16 @@ from bot.ui.messages import reply
 
 log = logging.getLogger(__name__)
 
-COGS = ("cogs.account",)
+
+def all_cogs() -> tuple[str, ...]:
+    """Every module in `cogs/`: a new command group is a new file, nothing to register."""
+    import cogs
+
+    return tuple(
+        f"cogs.{module.name}"
+        for module in pkgutil.iter_modules(cogs.__path__)
+        if not module.name.startswith("_")
+    )
 
 
 def intents() -> discord.Intents:
@@ -90,7 +100,7 @@ class EncoreBot(commands.AutoShardedBot):
         *,
         shard_ids: Sequence[int] | None = None,
         shard_count: int | None = None,
-        cogs: Sequence[str] = COGS,
+        cogs: Sequence[str] | None = None,
         deliver_outbox: bool = True,
         **options: Any,
     ) -> None:
@@ -106,7 +116,7 @@ class EncoreBot(commands.AutoShardedBot):
             **options,
         )
         self.services = services
-        self._cogs = cogs
+        self._cogs = all_cogs() if cogs is None else cogs
         self._deliver_outbox = deliver_outbox
         self._background: list[asyncio.Task[None]] = []
 
