@@ -170,6 +170,7 @@ class Catalog:
         self.today = today or dt.date.today()
         self.now_ts = dt.datetime.combine(self.today, dt.time(12, 0), dt.UTC).timestamp()
         self._build_music()
+        self._shared: dict[str, Any] = {}  # lazily built static indexes, shared by fresh()
         self._by_artist: dict[int, list[int]] | None = None
         self._artist_albums: dict[int, list[int]] | None = None
         self.users: dict[str, User] = {}
@@ -273,6 +274,29 @@ class Catalog:
             self._artist_albums = by
         return self._artist_albums
 
+    def search_index(self) -> dict[str, list[str]]:
+        """Lower-cased names for substring search (built once, shared by copies)."""
+        idx = self._shared.get("search")
+        if idx is None:
+            artists = [a.name.lower() for a in self.artists]
+            idx = {
+                "artists": artists,
+                "albums": [a.name.lower() for a in self.albums],
+                "track_artists": [
+                    "\x00".join(artists[a] for a in self.track_artists(t))
+                    for t in range(len(self.track_ids))
+                ],
+            }
+            self._shared["search"] = idx
+        return idx
+
+    def albums_by_popularity(self) -> list[Album]:
+        got = self._shared.get("albums_by_pop")
+        if got is None:
+            got = sorted(self.albums, key=lambda a: (-a.popularity, a.idx))
+            self._shared["albums_by_pop"] = got
+        return got
+
     def track_artists(self, t: int) -> list[int]:
         out = [self.albums[self.track_album[t]].artist]
         if self.track_feat[t] >= 0 and self.track_feat[t] != out[0]:
@@ -284,12 +308,17 @@ class Catalog:
         return max(0, al.popularity - (self.track_no[t] % 7))
 
     def new_albums(self) -> list[Album]:
-        cutoff = self.today - dt.timedelta(days=NEW_DAYS)
-        return sorted(
-            (a for a in self.albums if a.released > cutoff),
-            key=lambda a: (a.released, a.popularity, -a.idx),
-            reverse=True,
-        )
+        """Albums of the last 14 days, newest first (the ``tag:new`` set)."""
+        got = self._shared.get("new")
+        if got is None:
+            cutoff = self.today - dt.timedelta(days=NEW_DAYS)
+            got = sorted(
+                (a for a in self.albums if a.released > cutoff),
+                key=lambda a: (a.released, a.popularity, -a.idx),
+                reverse=True,
+            )
+            self._shared["new"] = got
+        return got
 
     # ------------------------------------------------------------ users/playlists
     def add_user(

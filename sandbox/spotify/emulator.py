@@ -173,6 +173,7 @@ class SpotifyEmulator:
         self.client_secret = client_secret
         self._initial_lifetime = access_token_lifetime
         self.catalog = Catalog.build(seed, today)
+        self._search_cache: dict[tuple[Any, ...], list[int]] = {}
         self._initial_users = set(self.catalog.users)
         self._fresh()
         self._runner: web.AppRunner | None = None
@@ -875,72 +876,74 @@ class SpotifyEmulator:
             raise ApiError(400, "Invalid offset")
         fields, free = self._parse_query(q)
         is_new = fields.pop("tag", None) == "new"
-        c = self.catalog
-        artist_lower = [a.name.lower() for a in c.artists]
         out: dict[str, Any] = {}
         for t in types:
-            ids: list[Any]
-            if t == "album":
-                if is_new:
-                    pool = c.new_albums()
-                else:
-                    pool = sorted(c.albums, key=lambda a: (-a.popularity, a.idx))
-                ids = [
-                    al
-                    for al in pool
-                    if (not free or free in al.name.lower() or free in artist_lower[al.artist])
-                    and fields.get("album", "") in al.name.lower()
-                    and fields.get("artist", "") in artist_lower[al.artist]
-                    and (not fields.get("year") or fields["year"] == str(al.released.year))
-                ]
-                if not free and not fields and not is_new:
-                    ids = []
-                render = lambda x: self.r_album_simple(request, x)  # noqa: E731
-            elif t == "artist":
-                ids = (
-                    []
-                    if (is_new or not (free or fields.get("artist")))
-                    else [
-                        a.idx
-                        for a in c.artists
-                        if free in artist_lower[a.idx]
-                        and fields.get("artist", "") in artist_lower[a.idx]
-                    ]
-                )
-                render = lambda x: self.r_artist(request, x)  # noqa: E731
-            elif t == "track":
-                if not free and not fields:
-                    ids = []
-                else:
-                    tf, af, alf = (
-                        fields.get("track", ""),
-                        fields.get("artist", ""),
-                        fields.get("album", ""),
-                    )
-                    ids = []
-                    for i, name in enumerate(c.track_lower):
-                        if tf and tf not in name:
-                            continue
-                        arts = [artist_lower[a] for a in c.track_artists(i)]
-                        if af and not any(af in a for a in arts):
-                            continue
-                        al = c.albums[c.track_album[i]]
-                        if alf and alf not in al.name.lower():
-                            continue
-                        if free and free not in name and not any(free in a for a in arts):
-                            continue
-                        if is_new and al.released <= c.today - dt.timedelta(days=14):
-                            continue
-                        ids.append(i)
-                    ids.sort(key=lambda i: -c.track_popularity(i))
-                render = lambda x: self.r_track(request, x)  # noqa: E731
-            else:
-                ids = []
-                render = lambda x: x  # noqa: E731
+            ids = self._search_ids(t, tuple(sorted(fields.items())), free, is_new)
             total = len(ids)
-            items = [render(x) for x in ids[offset : offset + limit]]
+            page = ids[offset : offset + limit]
+            if t == "album":
+                items = [self.r_album_simple(request, self.catalog.albums[x]) for x in page]
+            elif t == "artist":
+                items = [self.r_artist(request, x) for x in page]
+            elif t == "track":
+                items = [self.r_track(request, x) for x in page]
+            else:
+                items = []
             out[t + "s"] = self._page(request, items, total, limit, offset, max_offset=1000)
         return web.json_response(out)
+
+    def _search_ids(
+        self, t: str, field_items: tuple[tuple[str, str], ...], free: str, is_new: bool
+    ) -> list[int]:
+        """Matching indices, best first; cached, since the music never changes."""
+        key = (t, field_items, free, is_new)
+        cache = self._search_cache
+        if key in cache:
+            return cache[key]
+        fields = dict(field_items)
+        c = self.catalog
+        lower = c.search_index()
+        artist_lower, album_lower, track_arts = (
+            lower["artists"],
+            lower["albums"],
+            lower["track_artists"],
+        )
+        ids: list[int] = []
+        af, alf, tf = fields.get("artist", ""), fields.get("album", ""), fields.get("track", "")
+        year = fields.get("year")
+        if t == "album" and (free or fields or is_new):
+            pool = c.new_albums() if is_new else c.albums_by_popularity()
+            ids = [
+                al.idx
+                for al in pool
+                if (not free or free in album_lower[al.idx] or free in artist_lower[al.artist])
+                and alf in album_lower[al.idx]
+                and af in artist_lower[al.artist]
+                and (not year or year == str(al.released.year))
+            ]
+        elif t == "artist" and not is_new and (free or af):
+            ids = [i for i, name in enumerate(artist_lower) if free in name and af in name]
+        elif t == "track" and (free or fields):
+            new_cut = c.today - dt.timedelta(days=14)
+            for i, name in enumerate(c.track_lower):
+                if tf and tf not in name:
+                    continue
+                arts = track_arts[i]
+                if af and af not in arts:
+                    continue
+                if free and free not in name and free not in arts:
+                    continue
+                al = c.albums[c.track_album[i]]
+                if alf and alf not in album_lower[al.idx]:
+                    continue
+                if is_new and al.released <= new_cut:
+                    continue
+                ids.append(i)
+            ids.sort(key=lambda i: -c.track_popularity(i))
+        if len(cache) > 512:
+            cache.clear()
+        cache[key] = ids
+        return ids
 
     def _uris(self, request: web.Request) -> list[tuple[str, str]]:
         raw = request.query.get("uris", "")
