@@ -80,6 +80,7 @@ class DiscordControl:
         route_limit: int | None = None,
         route_window: float | None = None,
         interaction_deadline: float | None = None,
+        token_lifetime_s: float | None = None,
     ) -> dict[str, Any]:
         body = _clean(
             {
@@ -90,6 +91,7 @@ class DiscordControl:
                 "route_limit": route_limit,
                 "route_window": route_window,
                 "interaction_deadline": interaction_deadline,
+                "token_lifetime_s": token_lifetime_s,
             }
         )
         return await self._call("POST", "/settings", body)

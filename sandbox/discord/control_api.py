@@ -272,6 +272,7 @@ async def handle_control(emu: DiscordEmulator, request: web.Request) -> web.Stre
                 ("route_limit", int),
                 ("route_window", float),
                 ("interaction_deadline", float),
+                ("token_lifetime_s", float),
             ):
                 if key in b:
                     setattr(emu, key, conv(b[key]))
@@ -304,4 +305,5 @@ def _settings(emu: DiscordEmulator) -> dict[str, Any]:
         "route_limit": emu.route_limit,
         "route_window": emu.route_window,
         "interaction_deadline": emu.interaction_deadline,
+        "token_lifetime_s": emu.token_lifetime_s,
     }

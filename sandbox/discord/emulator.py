@@ -140,7 +140,9 @@ class DiscordEmulator:
         bot_name: str = "Encore",
         heartbeat_interval_ms: int = 41250,
         spec_path: str | None = None,
+        token_lifetime_s: float = TOKEN_LIFETIME_S,
     ) -> None:
+        self.token_lifetime_s = token_lifetime_s
         self.rate_limits = rate_limits
         self.interaction_deadline = interaction_deadline
         self.global_limit_per_s = global_limit_per_s
@@ -1122,7 +1124,7 @@ class DiscordEmulator:
         if iid is None:
             raise ApiError(404, 10015, "Unknown Webhook", kind="unknown_webhook")
         it = self.interactions[iid]
-        if time.time() - it["dispatched_at"] > TOKEN_LIFETIME_S:
+        if time.time() - it["dispatched_at"] > self.token_lifetime_s:
             raise ApiError(401, 50027, "Invalid Webhook Token", kind="token_expired")
         return it
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -414,3 +415,141 @@ async def test_unhandled_route_and_auth(emu: DiscordEmulator, ctl: DiscordContro
             assert "X-RateLimit-Bucket" in resp.headers
     errors = await ctl.errors(kind="unhandled")
     assert errors and errors[0]["path"] == "/nothing/here"
+
+
+class NameModal(discord.ui.Modal, title="Name"):
+    name: discord.ui.TextInput[Any] = discord.ui.TextInput(label="Name", custom_id="name")
+
+    def __init__(self, captured: dict[str, Any]) -> None:
+        super().__init__(custom_id="name-modal")
+        self.captured = captured
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        self.captured["modal_name"] = self.name.value
+        await interaction.response.send_message(f"hi {self.name.value}", ephemeral=True)
+
+
+async def test_guild_command_modal_and_files(
+    emu: DiscordEmulator, ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
+) -> None:
+    guild = discord.Object(int(world["guild"]["id"]))
+
+    @app_commands.command(name="rename", description="Opens a modal")
+    async def rename(interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(NameModal(bot.captured))
+
+    @app_commands.command(name="upload", description="Sends a file")
+    async def upload(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(
+            "file", file=discord.File(io.BytesIO(b"abc"), filename="a.txt")
+        )
+
+    bot.tree.add_command(rename, guild=guild)
+    bot.tree.add_command(upload, guild=guild)
+    await bot.tree.sync(guild=guild)
+    synced = await ctl.commands()
+    assert {c["name"] for c in synced["guilds"][world["guild"]["id"]]} == {"rename", "upload"}
+
+    r = await ctl.command("rename", world["alice"]["id"], guild_id=guild.id)
+    it = await ctl.interaction(r["id"], wait=5)
+    assert it["payload"]["data"]["guild_id"] == str(guild.id)
+    assert it["response"]["type"] == 9
+    m = await ctl.submit_modal(
+        "name-modal", world["alice"]["id"], {"name": "Zed"}, guild_id=guild.id
+    )
+    mit = await ctl.interaction(m["id"], wait=5)
+    assert bot.captured["modal_name"] == "Zed"
+    assert mit["response"]["data"]["content"] == "hi Zed"
+
+    r = await ctl.command("upload", world["alice"]["id"], guild_id=guild.id)
+    it = await ctl.interaction(r["id"], wait=5)
+    assert it["original"]["attachments"][0]["filename"] == "a.txt"
+    assert it["original"]["attachments"][0]["size"] == 3
+
+    general = bot.get_channel(int(world["general"]["id"]))
+    await general.send("with file", file=discord.File(io.BytesIO(b"12345"), filename="b.bin"))
+    msgs = await ctl.messages(channel_id=world["general"]["id"])
+    assert msgs[-1]["attachments"][0]["size"] == 5
+    assert [e for e in await ctl.errors() if e["kind"] in ("unhandled", "validation")] == []
+
+
+async def test_validation_unsynced_command_and_expired_token(
+    emu: DiscordEmulator, ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
+) -> None:
+    headers = {"Authorization": f"Bot {emu.bot_token}"}
+    url = f"{emu.api_url}/channels/{world['general']['id']}/messages"
+    async with aiohttp.ClientSession() as s:
+        async with s.post(url, json={"content": "x", "bogus": 1}, headers=headers) as resp:
+            assert resp.status == 200
+        async with s.post(url, json={"embeds": [{}] * 11}, headers=headers) as resp:
+            assert resp.status == 400 and (await resp.json())["code"] == 50035
+    errors = await ctl.errors(kind="validation")
+    assert any("bogus" in e["message"] for e in errors)
+
+    # a command the bot never synced: types inferred, subcommand nesting from spaces
+    r = await ctl.command(
+        "nothere sub",
+        world["alice"]["id"],
+        guild_id=world["guild"]["id"],
+        options={"n": 3, "f": 1.5},
+    )
+    it = await ctl.interaction(r["id"])
+    opt = it["payload"]["data"]["options"][0]
+    assert opt["type"] == 1 and {o["name"]: o["type"] for o in opt["options"]} == {"n": 4, "f": 10}
+
+    # DM interaction: user instead of member, shard 0
+    await ctl.settings(token_lifetime_s=0.3)
+    r = await ctl.command("ping", world["bob"]["id"])
+    it = await ctl.interaction(r["id"], wait=5)
+    assert "user" in it["payload"] and "member" not in it["payload"]
+    await asyncio.sleep(0.4)
+    async with aiohttp.ClientSession() as s:
+        wurl = f"{emu.api_url}/webhooks/{emu.application_id}/{r['token']}?wait=true"
+        async with s.post(wurl, json={"content": "too late"}) as resp:
+            assert resp.status == 401 and (await resp.json())["code"] == 50027
+
+
+async def test_non_resumable_disconnect_reidentifies_and_reconnect_op7(
+    emu: DiscordEmulator, ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
+) -> None:
+    before = (await ctl.state())["shards"][0]["session_id"]
+    await ctl.gateway_disconnect(code=4000, resumable=False)
+    for _ in range(100):
+        shards = [s for s in (await ctl.state())["shards"] if s["connected"]]
+        if shards and shards[0]["session_id"] != before:
+            break
+        await asyncio.sleep(0.05)
+    assert shards and shards[0]["session_id"] != before and shards[0]["guild_count"] == 1
+
+    resumed = asyncio.Event()
+
+    async def on_resumed() -> None:
+        resumed.set()
+
+    bot.add_listener(on_resumed, "on_resumed")
+    await ctl.gateway_reconnect()
+    await asyncio.wait_for(resumed.wait(), 10)
+    r = await ctl.command("ping", world["alice"]["id"], guild_id=world["guild"]["id"])
+    assert (await ctl.interaction(r["id"], wait=5))["response"]["type"] == 4
+
+
+async def test_channel_update_changes_permissions(
+    ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
+) -> None:
+    cid = int(world["general"]["id"])
+    await ctl.update_channel(cid, bot_can_post=False)
+    for _ in range(40):
+        ch = bot.get_channel(cid)
+        if not ch.permissions_for(ch.guild.me).send_messages:
+            break
+        await asyncio.sleep(0.05)
+    assert not ch.permissions_for(ch.guild.me).send_messages
+    with pytest.raises(discord.Forbidden):
+        await ch.send("blocked")
+
+
+async def test_login_failure_with_wrong_token(emu: DiscordEmulator) -> None:
+    b = make_bot()
+    with pytest.raises(discord.LoginFailure):
+        await b.login("wrong")
+    await b.close()
