@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import urllib.parse
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 
@@ -56,11 +56,11 @@ class SpotifyControl:
         return await self._call("POST", "/reset")
 
     async def catalog(self) -> dict[str, Any]:
-        return await self._call("GET", "/catalog")
+        return cast("dict[str, Any]", await self._call("GET", "/catalog"))
 
     # --- users
     async def users(self) -> list[dict[str, Any]]:
-        return await self._call("GET", "/users")
+        return cast("list[dict[str, Any]]", await self._call("GET", "/users"))
 
     async def create_user(
         self,
@@ -84,17 +84,26 @@ class SpotifyControl:
             "active_device": active_device,
             "playing": playing,
         }
-        return await self._call("POST", "/users", json=body)
+        return cast("dict[str, Any]", await self._call("POST", "/users", json=body))
 
     async def update_user(self, id: str, **changes: Any) -> dict[str, Any]:
         """PATCH a user: display_name, premium, allowlisted, active_device, playing."""
-        return await self._call("PATCH", f"/users/{urllib.parse.quote(id)}", json=changes)
+        return cast(
+            "dict[str, Any]",
+            await self._call("PATCH", f"/users/{urllib.parse.quote(id)}", json=changes),
+        )
 
     async def library(self, user: str) -> list[str]:
-        return (await self._call("GET", f"/users/{urllib.parse.quote(user)}/library"))["tracks"]
+        return cast(
+            "list[str]",
+            (await self._call("GET", f"/users/{urllib.parse.quote(user)}/library"))["tracks"],
+        )
 
     async def queue(self, user: str) -> list[str]:
-        return (await self._call("GET", f"/users/{urllib.parse.quote(user)}/queue"))["queue"]
+        return cast(
+            "list[str]",
+            (await self._call("GET", f"/users/{urllib.parse.quote(user)}/queue"))["queue"],
+        )
 
     # --- playlists
     async def create_playlist(
@@ -115,10 +124,13 @@ class SpotifyControl:
             "collaborators": collaborators or [],
             "followed_by": followed_by or [],
         }
-        return await self._call("POST", "/playlists", json=body)
+        return cast("dict[str, Any]", await self._call("POST", "/playlists", json=body))
 
     async def add_tracks(self, playlist_id: str, count: int = 1) -> dict[str, Any]:
-        return await self._call("POST", f"/playlists/{playlist_id}/tracks", json={"count": count})
+        return cast(
+            "dict[str, Any]",
+            await self._call("POST", f"/playlists/{playlist_id}/tracks", json={"count": count}),
+        )
 
     # --- faults
     async def add_fault(
@@ -152,7 +164,7 @@ class SpotifyControl:
         return int((await self._call("POST", "/faults", json=body))["id"])
 
     async def faults(self) -> list[dict[str, Any]]:
-        return await self._call("GET", "/faults")
+        return cast("list[dict[str, Any]]", await self._call("GET", "/faults"))
 
     async def clear_faults(self) -> Any:
         return await self._call("DELETE", "/faults")
@@ -161,7 +173,7 @@ class SpotifyControl:
     async def settings(self, **changes: Any) -> dict[str, Any]:
         """POST settings: new_releases_available, access_token_lifetime,
         rotate_refresh_tokens ("always" | "never" | "alternate"), allowed_redirect_uris."""
-        return await self._call("POST", "/settings", json=changes)
+        return cast("dict[str, Any]", await self._call("POST", "/settings", json=changes))
 
     # --- tokens
     async def revoke_tokens(self, user: str) -> int:
@@ -178,9 +190,8 @@ class SpotifyControl:
     async def requests(
         self, *, path: str | None = None, since: int | None = None, user: str | None = None
     ) -> list[dict[str, Any]]:
-        return await self._call(
-            "GET", "/requests", params={"path": path, "since": since, "user": user}
-        )
+        params = {"path": path, "since": since, "user": user}
+        return cast("list[dict[str, Any]]", await self._call("GET", "/requests", params=params))
 
     async def clear_requests(self) -> Any:
         return await self._call("DELETE", "/requests")

@@ -280,7 +280,8 @@ class SpotifyEmulator:
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         if request.path.startswith("/_sandbox/"):
             try:
-                return await handler(request)
+                resp: web.StreamResponse = await handler(request)
+                return resp
             except (KeyError, ValueError, TypeError) as exc:
                 return web.json_response({"error": f"bad request: {exc!r}"}, status=400)
         self.state.seq += 1
@@ -296,8 +297,10 @@ class SpotifyEmulator:
         request[LOG] = entry
         self.state.log.append(entry)
         try:
-            resp = await self._apply_faults(request)
-            if resp is None:
+            faulted = await self._apply_faults(request)
+            if faulted is not None:
+                resp = faulted
+            else:
                 if request.path.startswith("/v1/"):
                     self._authenticate(request)
                 resp = await handler(request)
