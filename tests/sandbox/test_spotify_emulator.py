@@ -20,7 +20,7 @@ from spotipy.cache_handler import MemoryCacheHandler
 from spotipy.exceptions import SpotifyException, SpotifyOauthError
 from spotipy.oauth2 import SpotifyClientCredentials, SpotifyOAuth
 
-from sandbox.spotify import SpotifyControl, SpotifyEmulator
+from sandbox.spotify import SpotifyControl, SpotifyControlError, SpotifyEmulator
 from sandbox.spotify.catalog import Catalog
 
 TODAY = dt.date(2026, 11, 20)
@@ -197,6 +197,15 @@ async def test_authorize_page_and_redirect_rules(emu: SpotifyEmulator) -> None:
             },
         ) as r:
             assert r.status == 200 and "refresh_token" not in await r.json()
+
+
+async def test_allowed_redirect_uris_setting(emu: SpotifyEmulator, ctl: SpotifyControl) -> None:
+    await ctl.settings(allowed_redirect_uris=[REDIRECT])
+    assert (await ctl.authorize(make_oauth(emu).get_authorize_url(), "bob")).startswith(REDIRECT)
+    other = make_oauth(emu, redirect="http://127.0.0.1:1234/callback").get_authorize_url()
+    with pytest.raises(SpotifyControlError) as info:
+        await ctl.authorize(other, "bob")
+    assert info.value.status == 400
 
 
 async def test_expired_access_token_is_401(emu: SpotifyEmulator, ctl: SpotifyControl) -> None:
