@@ -114,6 +114,10 @@ class DiscordControl:
         body = _clean({"count": count, "prefix": prefix, "owner_id": owner_id})
         return await self._call("POST", "/guilds/bulk", body, total_s=600)
 
+    async def delete_guild(self, guild_id: int | str) -> dict[str, Any]:
+        """Removes the bot from a guild (GUILD_DELETE to its shard)."""
+        return await self._call("DELETE", f"/guilds/{guild_id}")
+
     async def guilds(self) -> list[dict[str, Any]]:
         return await self._call("GET", "/guilds")
 

@@ -114,6 +114,10 @@ async def handle_control(emu: DiscordEmulator, request: web.Request) -> web.Stre
             raise ApiError(404, 10004, "unknown guild")
         return json_response(_guild_view(emu, gid))
 
+    if method == "DELETE" and len(parts) == 2 and parts[0] == "guilds":
+        await emu.remove_guild_live(int(parts[1]))
+        return json_response({"ok": True})
+
     if method == "POST" and path == "/channels":
         b = await _body(request)
         gid = int(b["guild_id"])
@@ -242,6 +246,7 @@ async def handle_control(emu: DiscordEmulator, request: web.Request) -> web.Stre
                 "interactions": len(emu.interactions),
                 "requests": len(emu.requests),
                 "errors": len(emu.errors),
+                "invalid_requests_10min": emu.invalid_requests(),
                 "settings": _settings(emu),
                 "shards": [
                     {

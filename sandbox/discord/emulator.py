@@ -1365,6 +1365,11 @@ class DiscordEmulator:
             self._sockets.discard(ws)
             if session is not None and session.ws is ws:
                 session.ws = None
+                if ws.close_code in (1000, 1001):
+                    # a client closing with 1000/1001 ends its session, as on Discord
+                    session.resumable = False
+                    self.sessions.pop(session.id, None)
+                self._touch()
         return ws
 
     async def _identify(self, ws: web.WebSocketResponse, d: dict[str, Any]) -> Session | None:
@@ -1813,6 +1818,30 @@ class DiscordEmulator:
         for s in self.sessions_for(guild.id):
             s.guild_ids.append(guild.id)
             await self.dispatch(s, "GUILD_CREATE", self.guild_json(guild, create=True))
+
+    async def remove_guild_live(self, guild_id: int) -> None:
+        g = self.guilds.pop(guild_id, None)
+        if g is None:
+            raise ApiError(404, 10004, "unknown guild")
+        for cid in g.channel_ids:
+            self.channels.pop(cid, None)
+        self.commands_guild.pop(guild_id, None)
+        for s in self.sessions_for(guild_id):
+            if guild_id in s.guild_ids:
+                s.guild_ids.remove(guild_id)
+            await self.dispatch(s, "GUILD_DELETE", {"id": str(guild_id)})
+        self._touch()
+
+    def invalid_requests(self, window_s: float = 600.0) -> int:
+        """401/403/429 answers in the last ``window_s`` (Discord bans an IP at 10,000/10 min)."""
+        since = time.time() - window_s
+        n = 0
+        for r in reversed(self.requests):
+            if r["at"] < since:
+                break
+            if r["status"] in (401, 403, 429):
+                n += 1
+        return n
 
     async def update_channel_live(self, ch: Channel) -> None:
         if ch.guild_id:

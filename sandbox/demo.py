@@ -1,0 +1,160 @@
+"""`encore demo`: the whole bot against the sandbox, narrated as a readable transcript.
+
+It starts an embedded PostgreSQL (or uses DATABASE_URL), both emulators and the real bot
+with all roles, then plays every scenario in `sandbox/scenarios/`. It exits 0 only if
+every step got the answer it expected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import pkgutil
+import sys
+import tempfile
+import textwrap
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.harness import MANAGE_GUILD, Reply, Sandbox
+
+
+@dataclass
+class Demo:
+    sandbox: Sandbox
+    quiet: bool = False
+    people: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    steps: int = 0
+    out: Any = sys.stdout
+
+    @property
+    def admin(self) -> int:
+        return self.people["admin"]
+
+    def say(self, line: str = "") -> None:
+        if not self.quiet:
+            print(line, file=self.out, flush=True)
+
+    def heading(self, title: str) -> None:
+        self.say()
+        self.say(f"=== {title} " + "=" * max(3, 66 - len(title)))
+
+    def show(
+        self, who: str, action: str, reply: Reply | None = None, text: str | None = None
+    ) -> None:
+        self.say(f"> {who} {action}")
+        body = text if text is not None else (reply.text if reply else "")
+        if reply is not None and reply.ephemeral:
+            self.say("  (only they can see this)")
+        for line in (body or "(no answer)").splitlines():
+            self.say(textwrap.indent(textwrap.shorten(line, 160, placeholder=" …"), "  "))
+
+    def name_of(self, user: int) -> str:
+        return next((name for name, uid in self.people.items() if uid == user), str(user))
+
+    async def command(
+        self, user: int, name: str, options: dict[str, Any] | None = None, **kw: Any
+    ) -> Reply:
+        if user == self.people.get("admin"):
+            kw.setdefault("permissions", MANAGE_GUILD | (1 << 10) | (1 << 11) | (1 << 31))
+        reply = await self.sandbox.slash(user, name, options, **kw)
+        shown = " ".join(f"{k}:{v}" for k, v in (options or {}).items())
+        self.show(self.name_of(user), f"/{name} {shown}".rstrip(), reply)
+        return reply
+
+    async def click(self, user: int, reply: Reply, label: str) -> Reply:
+        button = reply.button(label)
+        answer = await self.sandbox.click(user, str(button["custom_id"]), reply.message_id)
+        self.show(self.name_of(user), f"presses [{button.get('label')}]", answer)
+        return answer
+
+    async def autocomplete(
+        self, user: int, name: str, focused: str, options: dict[str, Any]
+    ) -> list[str]:
+        reply = await self.sandbox.autocomplete(user, name, focused, options)
+        names = [str(choice["name"]) for choice in reply.choices]
+        self.show(
+            self.name_of(user),
+            f"types /{name} {focused}:{options.get(focused, '')!s}…",
+            text="suggestions: " + ("; ".join(names[:5]) or "(none)"),
+        )
+        return names
+
+    def expect(
+        self, condition: bool | Reply | str, what: str, *, contains: str | None = None
+    ) -> bool:
+        """Record one checked step; `contains` searches a reply's text (case-insensitive)."""
+        self.steps += 1
+        if isinstance(condition, Reply):
+            text = condition.text
+            ok = condition.message is not None and (
+                contains is None or contains.lower() in text.lower()
+            )
+        elif isinstance(condition, str):
+            ok = contains is None or contains.lower() in condition.lower()
+        else:
+            ok = bool(condition)
+        self.say(f"  {'✓' if ok else '✗'} {what}")
+        if not ok:
+            self.failures.append(what)
+        return ok
+
+
+def scenarios() -> list[Any]:
+    import sandbox.scenarios as package
+
+    names = sorted(
+        m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_")
+    )
+    return [importlib.import_module(f"sandbox.scenarios.{name}") for name in names]
+
+
+async def play(sandbox: Sandbox, *, quiet: bool = False, out: Any = sys.stdout) -> Demo:
+    demo = Demo(sandbox, quiet=quiet, out=out)
+    for name in ("alice", "bob", "carol"):
+        demo.people[name] = await sandbox.user(name)
+    demo.people["admin"] = await sandbox.user("admin")
+    for module in scenarios():
+        demo.heading(module.TITLE)
+        try:
+            await module.run(demo)
+        except Exception:
+            demo.failures.append(f"{module.TITLE}: crashed")
+            demo.say(traceback.format_exc())
+    return demo
+
+
+async def _main(quiet: bool) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    started = time.monotonic()
+    data_dir = os.environ.get("ENCORE_DATA_DIR") or tempfile.mkdtemp(prefix="encore-demo-")
+    print("Encore demo: local Discord and Spotify emulators, a real PostgreSQL, the real bot.")
+    print(
+        f"Database: {'DATABASE_URL' if os.environ.get('DATABASE_URL') else 'embedded PostgreSQL in ' + data_dir}"
+    )
+    async with Sandbox(
+        os.environ.get("DATABASE_URL"), data_dir=data_dir, scheduler=True
+    ) as sandbox:
+        demo = await play(sandbox, quiet=quiet)
+    elapsed = time.monotonic() - started
+    print()
+    if demo.failures:
+        print(f"Demo FAILED: {len(demo.failures)} of {demo.steps} steps ({elapsed:.1f} s):")
+        for failure in demo.failures:
+            print(f"  ✗ {failure}")
+        return 1
+    print(f"Demo passed: {demo.steps} steps checked in {elapsed:.1f} s.")
+    return 0
+
+
+def main(*, quiet: bool = False) -> int:
+    return asyncio.run(_main(quiet))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
