@@ -399,6 +399,12 @@ async def test_two_shards_in_two_clients(emu: DiscordEmulator, ctl: DiscordContr
     finally:
         for b, t in zip(bots, tasks, strict=True):
             await stop_bot(b, t)
+    # clients that close with 1000 end their sessions
+    for _ in range(40):
+        if not (await ctl.state())["shards"]:
+            break
+        await asyncio.sleep(0.05)
+    assert (await ctl.state())["shards"] == []
 
 
 async def test_unhandled_route_and_auth(emu: DiscordEmulator, ctl: DiscordControl) -> None:
@@ -546,6 +552,15 @@ async def test_channel_update_changes_permissions(
     assert not ch.permissions_for(ch.guild.me).send_messages
     with pytest.raises(discord.Forbidden):
         await ch.send("blocked")
+    state = await ctl.state()
+    assert state["invalid_requests_10min"] >= 1
+
+    await ctl.delete_guild(world["guild"]["id"])
+    for _ in range(40):
+        if bot.get_guild(int(world["guild"]["id"])) is None:
+            break
+        await asyncio.sleep(0.05)
+    assert bot.get_guild(int(world["guild"]["id"])) is None
 
 
 async def test_login_failure_with_wrong_token(emu: DiscordEmulator) -> None:
