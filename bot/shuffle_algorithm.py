@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Hashable, Sequence
+from itertools import pairwise
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -30,9 +31,9 @@ def smart_shuffle(items: Sequence[T], key: Callable[[T], Hashable], rng: random.
     possible in a row, and each artist's tracks sit close to evenly apart."""
     if len(items) < 2:
         return list(items)
-    artist_of, n_artists = _artist_ids(items, key)
-    by_key = _spreading_order(artist_of, n_artists, rng, set(), 0)
-    picks = _arrange([artist_of[i] for i in by_key], n_artists, -1, [], 0)
+    artist_of, ids = _artist_ids(items, key)
+    by_key = _spreading_order(artist_of, len(ids), rng, set(), 0)
+    picks = _arrange([artist_of[i] for i in by_key], len(ids), -1, [], 0)
     return [items[by_key[i]] for i in picks]
 
 
@@ -49,8 +50,7 @@ def next_cycle_order(
     n = len(items)
     if n < 2:
         return list(items)
-    ids: dict[Hashable, int] = {}
-    artist_of = [ids.setdefault(key(item), len(ids)) for item in items]
+    artist_of, ids = _artist_ids(items, key)
     n_artists = len(ids)
     prev_artist = ids.get(key(previous_order[-1]), -1) if previous_order else -1
     recent_tracks = set(
@@ -67,7 +67,7 @@ def next_cycle_order(
 def adjacencies(order: Sequence[T], key: Callable[[T], Hashable]) -> int:
     """How many consecutive pairs of `order` share an artist."""
     artists = [key(item) for item in order]
-    return sum(1 for a, b in zip(artists, artists[1:], strict=False) if a == b)
+    return sum(1 for a, b in pairwise(artists) if a == b)
 
 
 def min_adjacencies(items: Sequence[T], key: Callable[[T], Hashable]) -> int:
@@ -88,7 +88,7 @@ def spread(order: Sequence[T], key: Callable[[T], Hashable]) -> tuple[float, flo
     for index, item in enumerate(order):
         positions.setdefault(key(item), []).append(index)
     scores = [
-        min(b - a for a, b in zip(spots, spots[1:], strict=False)) * len(spots) / len(order)
+        min(b - a for a, b in pairwise(spots)) * len(spots) / len(order)
         for spots in positions.values()
         if len(spots) >= 2
     ]
@@ -105,10 +105,13 @@ def _window(length: int, fraction: float) -> int:
     return min(length // 2, max(1, int(length * fraction)))
 
 
-def _artist_ids(items: Sequence[T], key: Callable[[T], Hashable]) -> tuple[list[int], int]:
+def _artist_ids(
+    items: Sequence[T], key: Callable[[T], Hashable]
+) -> tuple[list[int], dict[Hashable, int]]:
+    """Each item's artist as a small int (first seen, first numbered), and the numbering."""
     ids: dict[Hashable, int] = {}
     artist_of = [ids.setdefault(key(item), len(ids)) for item in items]
-    return artist_of, len(ids)
+    return artist_of, ids
 
 
 def _spreading_order(
