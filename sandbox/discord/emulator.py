@@ -1187,6 +1187,8 @@ class DiscordEmulator:
                 message = rec["message"]
                 msg_id = rec["id"]
                 ephemeral = bool(message["flags"] & EPHEMERAL)
+                # @original of a component interaction is the message it is attached to
+                it["original_id"] = int(rec["id"])
         it["response"] = {
             "type": rtype,
             "data": data,

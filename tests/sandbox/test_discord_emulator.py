@@ -35,6 +35,11 @@ class ClickView(discord.ui.View):
         self.bot.captured["clicked_by"] = interaction.user.id
         await interaction.response.edit_message(content="liked", view=None)
 
+    @discord.ui.button(label="Skip", custom_id="skip:1")
+    async def skip(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        await interaction.response.defer()
+        await interaction.edit_original_response(content="skipped")
+
 
 def make_bot(**kw: Any) -> SandboxBot:
     intents = discord.Intents.default()
@@ -244,6 +249,15 @@ async def test_button_component(
     it = await ctl.interaction(r["id"], wait=5)
     msg_id = it["original"]["id"]
     assert it["original"]["components"][0]["components"][0]["custom_id"] == "like:1"
+    s = await ctl.click("skip:1", world["alice"]["id"])  # message found by custom id
+    sit = await ctl.interaction(s["id"], wait=5)
+    assert sit["response"]["type"] == 6 and sit["message_id"] == msg_id
+    for _ in range(40):
+        sit = await ctl.interaction(s["id"])
+        if sit["edits"]:
+            break
+        await asyncio.sleep(0.05)
+    assert sit["original"]["id"] == msg_id and sit["original"]["content"] == "skipped"
     c = await ctl.click("like:1", world["alice"]["id"], message_id=msg_id)
     cit = await ctl.interaction(c["id"], wait=5)
     assert cit["response"]["type"] == 7
