@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 
@@ -60,15 +60,21 @@ class DiscordControl:
                 raise ControlError(resp.status, body)
             return body
 
+    async def _dict(self, method: str, path: str, *args: Any, **kw: Any) -> dict[str, Any]:
+        return cast(dict[str, Any], await self._call(method, path, *args, **kw))
+
+    async def _list(self, method: str, path: str, *args: Any, **kw: Any) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], await self._call(method, path, *args, **kw))
+
     # -- state
     async def reset(self) -> dict[str, Any]:
-        return await self._call("POST", "/reset")
+        return await self._dict("POST", "/reset")
 
     async def info(self) -> dict[str, Any]:
-        return await self._call("GET", "/info")
+        return await self._dict("GET", "/info")
 
     async def state(self) -> dict[str, Any]:
-        return await self._call("GET", "/state")
+        return await self._dict("GET", "/state")
 
     async def settings(
         self,
@@ -94,7 +100,7 @@ class DiscordControl:
                 "token_lifetime_s": token_lifetime_s,
             }
         )
-        return await self._call("POST", "/settings", body)
+        return await self._dict("POST", "/settings", body)
 
     # -- guilds, channels, users
     async def create_guild(
@@ -106,23 +112,23 @@ class DiscordControl:
         channels: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         body = _clean({"name": name, "id": id, "owner_id": owner_id, "channels": channels})
-        return await self._call("POST", "/guilds", body)
+        return await self._dict("POST", "/guilds", body)
 
     async def create_guilds_bulk(
         self, count: int, prefix: str = "guild", *, owner_id: int | str | None = None
     ) -> dict[str, Any]:
         body = _clean({"count": count, "prefix": prefix, "owner_id": owner_id})
-        return await self._call("POST", "/guilds/bulk", body, total_s=600)
+        return await self._dict("POST", "/guilds/bulk", body, total_s=600)
 
     async def delete_guild(self, guild_id: int | str) -> dict[str, Any]:
         """Removes the bot from a guild (GUILD_DELETE to its shard)."""
-        return await self._call("DELETE", f"/guilds/{guild_id}")
+        return await self._dict("DELETE", f"/guilds/{guild_id}")
 
     async def guilds(self) -> list[dict[str, Any]]:
-        return await self._call("GET", "/guilds")
+        return await self._list("GET", "/guilds")
 
     async def guild(self, guild_id: int | str) -> dict[str, Any]:
-        return await self._call("GET", f"/guilds/{guild_id}")
+        return await self._dict("GET", f"/guilds/{guild_id}")
 
     async def create_channel(
         self,
@@ -140,7 +146,7 @@ class DiscordControl:
             "bot_can_embed": bot_can_embed,
             "bot_can_view": bot_can_view,
         }
-        return await self._call("POST", "/channels", body)
+        return await self._dict("POST", "/channels", body)
 
     async def update_channel(
         self,
@@ -159,19 +165,19 @@ class DiscordControl:
                 "bot_can_view": bot_can_view,
             }
         )
-        return await self._call("PATCH", f"/channels/{channel_id}", body)
+        return await self._dict("PATCH", f"/channels/{channel_id}", body)
 
     async def create_user(
         self, username: str, *, id: int | str | None = None, dms_open: bool = True
     ) -> dict[str, Any]:
         body = _clean({"username": username, "id": id, "dms_open": dms_open})
-        return await self._call("POST", "/users", body)
+        return await self._dict("POST", "/users", body)
 
     async def update_user(
         self, user_id: int | str, *, dms_open: bool | None = None, username: str | None = None
     ) -> dict[str, Any]:
         body = _clean({"dms_open": dms_open, "username": username})
-        return await self._call("PATCH", f"/users/{user_id}", body)
+        return await self._dict("PATCH", f"/users/{user_id}", body)
 
     # -- interactions
     async def interact(
@@ -211,7 +217,7 @@ class DiscordControl:
                 "locale": locale,
             }
         )
-        return await self._call("POST", "/interactions", body)
+        return await self._dict("POST", "/interactions", body)
 
     async def command(
         self,
@@ -296,12 +302,12 @@ class DiscordControl:
     ) -> dict[str, Any]:
         """The interaction record; ``wait`` long-polls until ``until`` (response|followup|any|late)."""
         params = {"wait": wait, "until": until}
-        return await self._call(
+        return await self._dict(
             "GET", f"/interactions/{interaction_id}", params=params, total_s=(wait or 0) + 30
         )
 
     async def interactions(self) -> list[dict[str, Any]]:
-        return await self._call("GET", "/interactions")
+        return await self._list("GET", "/interactions")
 
     # -- records
     async def messages(
@@ -320,30 +326,30 @@ class DiscordControl:
             "kind": kind,
             "since": since,
         }
-        return await self._call("GET", "/messages", params=params)
+        return await self._list("GET", "/messages", params=params)
 
     async def dms(self, user_id: int | str) -> list[dict[str, Any]]:
-        return await self._call("GET", f"/dms/{user_id}")
+        return await self._list("GET", f"/dms/{user_id}")
 
     async def requests(
         self, *, since: float | None = None, path: str | None = None
     ) -> list[dict[str, Any]]:
-        return await self._call("GET", "/requests", params={"since": since, "path": path})
+        return await self._list("GET", "/requests", params={"since": since, "path": path})
 
     async def errors(
         self, *, since: float | None = None, kind: str | None = None
     ) -> list[dict[str, Any]]:
-        return await self._call("GET", "/errors", params={"since": since, "kind": kind})
+        return await self._list("GET", "/errors", params={"since": since, "kind": kind})
 
     async def commands(self) -> dict[str, Any]:
-        return await self._call("GET", "/commands")
+        return await self._dict("GET", "/commands")
 
     # -- gateway
     async def gateway_disconnect(
         self, *, shard_id: int | None = None, code: int = 4000, resumable: bool = True
     ) -> dict[str, Any]:
         body = _clean({"shard_id": shard_id, "code": code, "resumable": resumable})
-        return await self._call("POST", "/gateway/disconnect", body)
+        return await self._dict("POST", "/gateway/disconnect", body)
 
     async def gateway_reconnect(self, *, shard_id: int | None = None) -> dict[str, Any]:
-        return await self._call("POST", "/gateway/reconnect", _clean({"shard_id": shard_id}))
+        return await self._dict("POST", "/gateway/reconnect", _clean({"shard_id": shard_id}))

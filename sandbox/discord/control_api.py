@@ -121,25 +121,25 @@ async def handle_control(emu: DiscordEmulator, request: web.Request) -> web.Stre
     if method == "POST" and path == "/channels":
         b = await _body(request)
         gid = int(b["guild_id"])
-        g = emu.guilds.get(gid)
-        if g is None:
+        owner = emu.guilds.get(gid)
+        if owner is None:
             raise ApiError(404, 10004, "unknown guild")
-        ch = emu._new_channel(g, b)
-        await emu.create_channel_live(ch)
-        return json_response(_channel_view(emu, ch.id))
+        new_ch = emu._new_channel(owner, b)
+        await emu.create_channel_live(new_ch)
+        return json_response(_channel_view(emu, new_ch.id))
 
     if method == "PATCH" and len(parts) == 2 and parts[0] == "channels":
         b = await _body(request)
-        ch = emu.channels.get(int(parts[1]))
-        if ch is None:
+        chan = emu.channels.get(int(parts[1]))
+        if chan is None:
             raise ApiError(404, 10003, "unknown channel")
         for key in ("bot_can_post", "bot_can_embed", "bot_can_view"):
             if key in b:
-                setattr(ch, key, bool(b[key]))
+                setattr(chan, key, bool(b[key]))
         if "name" in b:
-            ch.name = str(b["name"])
-        await emu.update_channel_live(ch)
-        return json_response(_channel_view(emu, ch.id))
+            chan.name = str(b["name"])
+        await emu.update_channel_live(chan)
+        return json_response(_channel_view(emu, chan.id))
 
     if method == "POST" and path == "/users":
         b = await _body(request)

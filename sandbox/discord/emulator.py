@@ -477,7 +477,7 @@ class DiscordEmulator:
         if interaction_id is not None:
             msg["webhook_id"] = str(self.application_id)
             msg["application_id"] = str(self.application_id)
-        rec = {
+        rec: dict[str, Any] = {
             "id": str(mid),
             "kind": kind,
             "channel_id": str(ch.id),
@@ -518,7 +518,7 @@ class DiscordEmulator:
         self, rec: dict[str, Any], body: dict[str, Any], files: list[dict[str, Any]]
     ) -> dict[str, Any]:
         msg = rec["message"]
-        changed = {}
+        changed: dict[str, Any] = {}
         for key in ("content", "embeds", "components"):
             if key in body:
                 msg[key] = body[key] if body[key] is not None else ([] if key != "content" else "")
@@ -878,7 +878,7 @@ class DiscordEmulator:
         return self.channel_json(self._channel(p["channel_id"]))
 
     def _check_message_body(self, body: dict[str, Any], files: list[Any], creating: bool) -> None:
-        errors = {}
+        errors: dict[str, Any] = {}
         content = body.get("content")
         if content is not None and not isinstance(content, str):
             content = str(content)
@@ -1179,16 +1179,16 @@ class DiscordEmulator:
             msg_id = rec["id"]
             loading = rtype == 5
         elif rtype in (6, 7) and it.get("message_id"):
-            rec = self.messages.get(int(it["message_id"]))
-            if rec is not None:
+            crec = self.messages.get(int(it["message_id"]))
+            if crec is not None:
                 if rtype == 7:
                     self._check_message_body(data, files, creating=False)
-                    self._edit_message(rec, data, files)
-                message = rec["message"]
-                msg_id = rec["id"]
+                    self._edit_message(crec, data, files)
+                message = crec["message"]
+                msg_id = crec["id"]
                 ephemeral = bool(message["flags"] & EPHEMERAL)
                 # @original of a component interaction is the message it is attached to
-                it["original_id"] = int(rec["id"])
+                it["original_id"] = int(crec["id"])
         it["response"] = {
             "type": rtype,
             "data": data,
@@ -1599,9 +1599,10 @@ class DiscordEmulator:
         if channel_id is None:
             ch = self._dm_channel(user.id)
         else:
-            ch = self.channels.get(channel_id)
-            if ch is None:
+            found = self.channels.get(channel_id)
+            if found is None:
                 raise ApiError(404, 10003, "unknown channel")
+            ch = found
             if ch.guild_id and g is None:
                 g = self.guilds[ch.guild_id]
         iid = self._ids.next()
@@ -1729,7 +1730,7 @@ class DiscordEmulator:
             if rec is None:
                 raise ApiError(404, 10008, "unknown message")
             return rec
-        custom_id = spec.get("custom_id")
+        custom_id = str(spec.get("custom_id") or "")
         for m in sorted(self.messages, reverse=True):
             rec = self.messages[m]
             if not rec["deleted"] and self._component_type(rec, custom_id) is not None:

@@ -100,7 +100,8 @@ class SpecValidator:
                 media = content.get("application/json")
                 if not media:
                     return None
-                return self._resolve(media.get("schema"))
+                schema = self._resolve(media.get("schema"))
+                return schema if isinstance(schema, dict) else None
         return None
 
     def _variants(self, schema: Any) -> list[dict[str, Any]]:
@@ -126,7 +127,8 @@ class SpecValidator:
         if not isinstance(prop, dict):
             return True
         if "oneOf" in prop or "anyOf" in prop:
-            return any(self._type_ok(value, p) for p in prop.get("oneOf", prop.get("anyOf", [])))
+            alts = prop.get("oneOf") or prop.get("anyOf") or []
+            return any(self._type_ok(value, p) for p in alts)
         types = prop.get("type")
         if types is None:
             return True
