@@ -15,6 +15,8 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.linking import LinkService
 from bot.outbox import Outbox
+from bot.playlists import PlaylistService
+from bot.search import SearchService
 from bot.spotify import SpotifyAccounts, SpotifyGateway
 from bot.tokens import TokenCipher, TokenStore
 from db.engine import SessionFactory, create_engine, session_factory, start_embedded_postgres
@@ -57,6 +59,8 @@ class Services:
     tokens: TokenStore
     spotify: SpotifyGateway
     links: LinkService
+    playlists: PlaylistService
+    search: SearchService
     status: dict[str, object] = field(default_factory=dict)  # in-process facts for /health
 
     @classmethod
@@ -84,7 +88,21 @@ class Services:
             timeout=settings.spotify_timeout,
         )
         links = LinkService(sessions, cipher, spotify, outbox, clock, settings.public_url)
-        return cls(settings, engine, sessions, clock, cipher, outbox, tokens, spotify, links)
+        playlists = PlaylistService(spotify, clock)
+        search = SearchService(spotify)
+        return cls(
+            settings,
+            engine,
+            sessions,
+            clock,
+            cipher,
+            outbox,
+            tokens,
+            spotify,
+            links,
+            playlists=playlists,
+            search=search,
+        )
 
     async def close(self) -> None:
         await self.spotify.close()
