@@ -133,7 +133,10 @@ class TokenStore:
             if current is not None:
                 return current
         async with self._locks.hold(discord_user_id):
-            return await self._refresh_if_expiring(discord_user_id, rejected)
+            token = await self._refresh_if_expiring(discord_user_id, rejected)
+        if token is None:
+            raise NeedsRelink
+        return token
 
     def _usable(self, link: SpotifyLink, rejected: str | None) -> str | None:
         if link.status == "needs_relink":
@@ -143,7 +146,8 @@ class TokenStore:
         token = self._cipher.decrypt(link.access_token)
         return None if token == rejected else token
 
-    async def _refresh_if_expiring(self, discord_user_id: int, rejected: str | None) -> str:
+    async def _refresh_if_expiring(self, discord_user_id: int, rejected: str | None) -> str | None:
+        """The refreshed token, or None when Spotify refused the refresh token (marked)."""
         async with self._sessions() as session, session.begin():
             link = await session.scalar(
                 select(SpotifyLink)
@@ -160,10 +164,12 @@ class TokenStore:
             except InvalidGrant:
                 metrics.TOKEN_REFRESHES.labels("invalid_grant").inc()
                 await self._mark_needs_relink(session, link)
-                raise NeedsRelink from None
+                grant = None  # raise after the mark is committed
             except Exception:
                 metrics.TOKEN_REFRESHES.labels("failed").inc()
                 raise  # an outage never touches the link
+            if grant is None:
+                return None
             now = self._clock.now()
             link.access_token = self._cipher.encrypt(grant.access_token)
             link.access_expires_at = now + dt.timedelta(seconds=grant.expires_in)
