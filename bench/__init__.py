@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print figures. None of them is a test."""

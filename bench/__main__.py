@@ -1,0 +1,39 @@
+"""`make bench`: run every benchmark script in turn; each prints its own table."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ORDER = [
+    "interaction_latency.py",
+    "digest_fanout.py",
+    "linking.py",
+    "ingestion.py",
+    "shuffle_quality.py",
+    "api_artists.py",
+    "gateway_memory.py",
+]
+
+
+def main() -> int:
+    scripts = [HERE / name for name in ORDER if (HERE / name).exists()]
+    failed = []
+    for script in scripts:
+        print(f"\n##### {script.stem} " + "#" * 50, flush=True)
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, str(script)], check=False)
+        print(f"({script.name}: {time.monotonic() - started:.1f} s)", flush=True)
+        if result.returncode != 0:
+            failed.append(script.name)
+    if failed:
+        print(f"\nFailed: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
