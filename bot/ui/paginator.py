@@ -50,16 +50,28 @@ class Paginator(discord.ui.View):
         self._embed = embed
         return embed
 
+    async def _turn_to(self, page: int) -> discord.Embed:
+        """Render `page` first, so a failure (Spotify busy...) leaves the current page shown."""
+        previous = self.page
+        self.page = page
+        try:
+            return await self._page_embed()
+        except BaseException:
+            self.page = previous
+            raise
+
     def _sync_buttons(self) -> None:
         self.first.disabled = self.previous.disabled = self.page == 0
         self.next.disabled = self.last.disabled = self.page >= self.page_count - 1
         self.counter.label = f"{self.page + 1} / {self.page_count}"
         for item in list(self.children):
-            if getattr(item, "row", None) == 1:
+            if (item.row or 0) >= 1:
                 self.remove_item(item)
         if self._extra_rows:
+            # Rows 1-4 belong to the page; an item without a row goes in row 1.
             for item in self._extra_rows(self.page):
-                item.row = 1
+                if not item.row:
+                    item.row = 1
                 self.add_item(item)
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
@@ -73,9 +85,8 @@ class Paginator(discord.ui.View):
         return True
 
     async def _go(self, interaction: discord.Interaction[Any], page: int) -> None:
-        self.page = min(max(page, 0), self.page_count - 1)
         await interaction.response.defer()  # rendering may read the database or Spotify
-        embed = await self._page_embed()
+        embed = await self._turn_to(min(max(page, 0), self.page_count - 1))
         self._sync_buttons()
         await interaction.edit_original_response(embed=embed, view=self)
 
@@ -109,8 +120,15 @@ class Paginator(discord.ui.View):
         self._embed.set_footer(
             text=f"Page {self.page + 1} of {self.page_count} · buttons expired, run the command again"
         )
+        # Link buttons need no bot behind them: they stay, the others go.
+        links = [item for item in self.children if isinstance(item, discord.ui.Button) and item.url]
+        remaining: discord.ui.View | None = None
+        if links:
+            remaining = discord.ui.View(timeout=None)
+            for item in links:
+                remaining.add_item(item)
         try:
-            await self._interaction.edit_original_response(embed=self._embed, view=None)
+            await self._interaction.edit_original_response(embed=self._embed, view=remaining)
         except discord.HTTPException:
             pass  # the message is gone or the token expired: nothing to tidy
 
