@@ -33,8 +33,8 @@ def smart_shuffle(items: Sequence[T], key: Callable[[T], Hashable], rng: random.
         return list(items)
     artist_of, ids = _artist_ids(items, key)
     by_key = _spreading_order(artist_of, len(ids), rng, set(), 0)
-    picks = _arrange([artist_of[i] for i in by_key], len(ids), -1, [], 0)
-    return [items[by_key[i]] for i in picks]
+    picks = _arrange(list(map(artist_of.__getitem__, by_key)), len(ids), -1, [], 0)
+    return list(map(items.__getitem__, map(by_key.__getitem__, picks)))
 
 
 def next_cycle_order(
@@ -60,8 +60,10 @@ def next_cycle_order(
     head = min(_window(n, fresh_fraction), n - len(recent))
     by_key = _spreading_order(artist_of, n_artists, rng, recent if head else set(), head)
     blocked = [i in recent for i in by_key]
-    picks = _arrange([artist_of[i] for i in by_key], n_artists, prev_artist, blocked, head)
-    return [items[by_key[i]] for i in picks]
+    picks = _arrange(
+        list(map(artist_of.__getitem__, by_key)), n_artists, prev_artist, blocked, head
+    )
+    return list(map(items.__getitem__, map(by_key.__getitem__, picks)))
 
 
 def adjacencies(order: Sequence[T], key: Callable[[T], Hashable]) -> int:
@@ -132,22 +134,35 @@ def _spreading_order(
     random_ = rng.random
     for group in groups:
         k = len(group)
-        if k == 1 and not recent:
+        if k == 1:
             keys[group[0]] = random_()
             continue
         for i in range(k - 1, 0, -1):
             j = int(random_() * (i + 1))
             group[i], group[j] = group[j], group[i]
         offset = random_()
-        if recent:
-            early = sum(1 for j in range(k) if (j + offset) * n < head * k)
-            fresh = [t for t in group if t not in recent]
-            rest = fisher_yates(fresh[early:] + [t for t in group if t in recent], rng)
-            group = fresh[:early] + rest
         step = 1.0 / k
+        start = 0.0
+        if recent and any(track in recent for track in group):
+            early = sum(1 for j in range(k) if (j + offset) * n < head * k)
+            fresh = [track for track in group if track not in recent]
+            if len(fresh) >= early:
+                # Fresh tracks take this artist's slots inside the protected start.
+                stale = [track for track in group if track in recent]
+                group = fresh[:early] + fisher_yates(fresh[early:] + stale, rng)
+            else:
+                # Too few fresh tracks: the artist's slots all move past the start.
+                start = head / n
+                step *= 1.0 - start
         for track in group:
-            keys[track] = offset * step
+            keys[track] = start + offset * step
             offset += 1.0
+    if recent:
+        # Recent single tracks whose slot fell in the protected start move past it.
+        boundary = head / n
+        for track in recent:
+            if keys[track] < boundary:
+                keys[track] = boundary + random_() * (1.0 - boundary)
     return sorted(range(n), key=keys.__getitem__)
 
 
@@ -174,7 +189,6 @@ def _arrange(
     if prev >= 0:
         last[prev] = -1
     goal = _GAP_GOAL * n
-    taken = [False] * n
     # Doubly linked list of the tracks not placed yet, in spreading order; n ends it.
     after = list(range(1, n + 2))
     before = list(range(-1, n))
@@ -184,8 +198,6 @@ def _arrange(
     # Fast phase: no artist can become a problem before 2 * biggest tracks are left.
     careful_from = 2 * biggest
     with_count: list[int] = []
-    by_artist: list[list[int]] = []
-    cursor = [0] * n_artists
     dominant = -1
     position = 0
     left = n
@@ -217,7 +229,6 @@ def _arrange(
                     else:
                         first = following
                     before[following] = preceding
-                taken[pick] = True
                 counts[artist] -= 1
                 last[artist] = position
                 position += 1
@@ -241,18 +252,10 @@ def _arrange(
                     while in_head and pick < n and blocked[pick]:
                         pick = after[pick]
                 else:
-                    if not by_artist:
-                        by_artist = [[] for _ in range(n_artists)]
-                        for index, artist in enumerate(artist_of):
-                            by_artist[artist].append(index)
-                    spots = by_artist[dominant]
-                    c = cursor[dominant]
-                    while taken[spots[c]]:
-                        c += 1
-                    cursor[dominant] = c
-                    while c < len(spots) and (taken[spots[c]] or (in_head and blocked[spots[c]])):
-                        c += 1
-                    pick = spots[c] if c < len(spots) else n
+                    # It holds over half of what is left, so its next track is near.
+                    pick = first
+                    while pick < n and (artist_of[pick] != dominant or (in_head and blocked[pick])):
+                        pick = after[pick]
                 if pick >= n:
                     pick = _fresh_pick(artist_of, blocked, after, first, n, prev, counts, left)
         if pick < 0:
@@ -279,7 +282,6 @@ def _arrange(
                 )
                 if pick < 0:
                     pick = _fresh_pick(artist_of, blocked, after, first, n, prev, counts, left)
-        taken[pick] = True
         following = after[pick]
         preceding = before[pick]
         if preceding >= 0:
