@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.likes import LikeService
 from bot.linking import LinkService
 from bot.outbox import Outbox
 from bot.playlists import PlaylistService
@@ -61,6 +62,7 @@ class Services:
     links: LinkService
     playlists: PlaylistService
     search: SearchService
+    likes: LikeService
     status: dict[str, object] = field(default_factory=dict)  # in-process facts for /health
 
     @classmethod
@@ -102,6 +104,7 @@ class Services:
             links,
             playlists=playlists,
             search=search,
+            likes=LikeService(sessions, spotify, clock),
         )
 
     async def close(self) -> None:

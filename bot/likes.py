@@ -1,0 +1,519 @@
+"""Likes: tracks a user likes through Encore, kept in PostgreSQL and saved to their Spotify
+library when they allowed it; privacy of the list, import of Spotify's liked songs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import spotipy
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from bot.clock import Clock
+from bot.errors import BadInput, EncoreError, MissingScope, NotFound, NotLinked
+from bot.music import Track
+from bot.spotify import SpotifyGateway
+from db.engine import SessionFactory
+from db.models import Like, SpotifyLink, UserPreferences
+
+log = logging.getLogger(__name__)
+
+SAVE_SCOPE = "user-library-modify"
+READ_SCOPE = "user-library-read"
+IMPORT_PAGE = 50  # the most GET /me/tracks gives at once
+SEARCH_LIMIT = 10  # the most GET /search gives at once since 2026
+
+_TRACK_ID = re.compile(r"[A-Za-z0-9]{22}")
+_TRACK_LINK = re.compile(
+    r"(?:spotify:track:|open\.spotify\.com/(?:intl-[A-Za-z-]+/)?track/)([A-Za-z0-9]{22})"
+)
+
+
+class NothingPlaying(EncoreError):
+    user_message = "Nothing is playing on your Spotify right now. Name a track: `/like track:...`."
+
+
+class NotInLikes(EncoreError):
+    user_message = "That track is not in your likes. `/likes` shows what is."
+
+
+class LikesPrivate(EncoreError):
+    user_message = (
+        "That member keeps their likes private. They can share them with "
+        "`/likes-privacy visibility:public`."
+    )
+
+
+def track_id_in(text: str) -> str | None:
+    """The track id in a bare id, a `spotify:track:` URI or an open.spotify.com link."""
+    text = text.strip()
+    if _TRACK_ID.fullmatch(text):
+        return text
+    found = _TRACK_LINK.search(text)
+    return found.group(1) if found else None
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+@dataclass(frozen=True)
+class LikedTrack:
+    """One row of a user's likes, shown without asking Spotify."""
+
+    id: str
+    name: str
+    artist_names: str
+    album: str | None
+    url: str | None
+    liked_at: dt.datetime
+
+    @classmethod
+    def from_row(cls, row: Like) -> LikedTrack:
+        return cls(
+            row.track_id, row.track_name, row.artist_names, row.album_name, row.url, row.liked_at
+        )
+
+
+@dataclass(frozen=True)
+class LikeResult:
+    """What happened when a user liked a track, on Encore's side and on Spotify's."""
+
+    track: Track
+    already_liked: bool
+    saved_to_spotify: bool
+    saved_just_now: bool = False  # this like (or a retry of it) saved it on Spotify
+    scope_missing: bool = False  # the user did not let Encore change their library
+    spotify_error: EncoreError | None = None  # Spotify refused or failed the save
+    searched_for: str | None = None  # free text the track was found by
+    album_name: str | None = None  # liked from an album: its first track was liked
+
+
+@dataclass(frozen=True)
+class UnlikeResult:
+    track: LikedTrack
+    removed_from_spotify: bool
+    scope_missing: bool = False
+    spotify_error: EncoreError | None = None
+
+
+@dataclass(frozen=True)
+class LikesPage:
+    total: int
+    tracks: list[LikedTrack]
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    imported: int  # liked songs read from Spotify so far
+    total: int  # liked songs Spotify says the user has
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    read: int  # liked songs read from Spotify
+    total: int
+    added: int  # of those, new to Encore
+    interrupted_by: EncoreError | None = None  # Spotify stopped answering part-way
+
+    @property
+    def complete(self) -> bool:
+        return self.interrupted_by is None
+
+
+ProgressReport = Callable[[ImportProgress], Awaitable[None]]
+
+
+@dataclass
+class _Search:
+    task: asyncio.Task[list[Track]]
+    expires_at: dt.datetime
+
+
+class TrackSearchCache:
+    """Autocomplete's Spotify search: at most one search per normalised text in `ttl`.
+
+    Every keystroke asks; only a text not seen recently reaches Spotify. An answer that
+    takes longer than `budget` is not waited for (the search goes on and fills the cache
+    for the next keystroke), so autocomplete always answers within Discord's 3 s.
+    """
+
+    def __init__(
+        self,
+        search: Callable[[str], Coroutine[Any, Any, list[Track]]],
+        clock: Clock,
+        *,
+        ttl: dt.timedelta = dt.timedelta(seconds=60),
+        budget: float = 2.0,
+        max_entries: int = 1024,
+    ) -> None:
+        self._search = search
+        self._clock = clock
+        self._ttl = ttl
+        self._budget = budget
+        self._max_entries = max_entries
+        self._entries: dict[str, _Search] = {}
+
+    async def tracks(self, text: str) -> list[Track]:
+        key = normalise(text)
+        now = self._clock.now()
+        entry = self._entries.get(key)
+        if entry is None or entry.expires_at <= now:
+            entry = _Search(asyncio.create_task(self._search(key)), now + self._ttl)
+            entry.task.add_done_callback(functools.partial(self._forget_failure, key))
+            self._entries[key] = entry
+            self._trim(now)
+        try:
+            return await asyncio.wait_for(asyncio.shield(entry.task), timeout=self._budget)
+        except TimeoutError:
+            return []  # Spotify is slow: answer now, the result will be cached
+        except EncoreError:
+            return []
+
+    def _forget_failure(self, key: str, task: asyncio.Task[list[Track]]) -> None:
+        # A failed search is not cached (the next keystroke may try again), and its
+        # exception is retrieved here so asyncio does not log it as forgotten.
+        if task.cancelled() or task.exception() is not None:
+            entry = self._entries.get(key)
+            if entry is not None and entry.task is task:
+                del self._entries[key]
+
+    def _trim(self, now: dt.datetime) -> None:
+        if len(self._entries) <= self._max_entries:
+            return
+        for key in [k for k, e in self._entries.items() if e.expires_at <= now]:
+            del self._entries[key]
+        while len(self._entries) > self._max_entries:
+            del self._entries[next(iter(self._entries))]  # the oldest: dicts keep order
+
+
+class LikeService:
+    def __init__(self, sessions: SessionFactory, spotify: SpotifyGateway, clock: Clock) -> None:
+        self._sessions = sessions
+        self._spotify = spotify
+        self._clock = clock
+        self.search_cache = TrackSearchCache(self._search, clock)
+
+    # -- suggestions -----------------------------------------------------------------------
+
+    async def suggest(self, discord_user_id: int, text: str) -> Sequence[Track | LikedTrack]:
+        """Tracks for `/like` autocomplete: Spotify's matches, or recent likes for short text."""
+        if len(normalise(text)) < 2:
+            return await self.recent(discord_user_id, limit=10)
+        return await self.search_cache.tracks(text)
+
+    async def recent(
+        self, discord_user_id: int, *, text: str = "", limit: int = 25
+    ) -> list[LikedTrack]:
+        """The user's likes, newest first, whose name or artists contain `text`."""
+        query = (
+            select(Like)
+            .where(Like.discord_user_id == discord_user_id)
+            .order_by(Like.liked_at.desc(), Like.id.desc())
+            .limit(limit)
+        )
+        if text.strip():
+            pattern = f"%{_escape_like(text.strip())}%"
+            query = query.where(
+                or_(Like.track_name.ilike(pattern), Like.artist_names.ilike(pattern))
+            )
+        async with self._sessions() as session:
+            rows = (await session.scalars(query)).all()
+        return [LikedTrack.from_row(row) for row in rows]
+
+    async def _search(self, text: str) -> list[Track]:
+        found: dict[str, Any] = await self._spotify.as_app(
+            lambda sp: sp.search(text, limit=SEARCH_LIMIT, type="track")
+        )
+        items = (found.get("tracks") or {}).get("items") or []
+        return [Track.from_spotify(item) for item in items if item and item.get("id")]
+
+    # -- liking ----------------------------------------------------------------------------
+
+    async def like(self, discord_user_id: int, query: str | None) -> LikeResult:
+        """Like a track named by id, link or text; without a query, what the user plays now."""
+        scopes = await self._granted_scopes(discord_user_id)
+        if query is None or not query.strip():
+            playing = await self._now_playing(discord_user_id)
+            return await self._like(discord_user_id, playing, scopes)
+        track_id = track_id_in(query)
+        named = await self._track_or_none(track_id) if track_id else None
+        if named is not None:
+            return await self._like(discord_user_id, named, scopes)
+        if track_id and not _TRACK_ID.fullmatch(query.strip()):
+            raise NotFound  # a link to a track Spotify does not know
+        # Free text (or 22 letters that were no track id): the top search result.
+        found = await self._top_result(query)
+        result = await self._like(discord_user_id, found, scopes)
+        return replace(result, searched_for=query.strip())
+
+    async def like_track(self, discord_user_id: int, track_id: str) -> LikeResult:
+        """A like button on a track."""
+        scopes = await self._granted_scopes(discord_user_id)
+        track = await self._track_or_none(track_id)
+        if track is None:
+            raise NotFound
+        return await self._like(discord_user_id, track, scopes)
+
+    async def like_album(self, discord_user_id: int, album_id: str) -> LikeResult:
+        """A like button on a release: likes are tracks, so its first track is liked."""
+        scopes = await self._granted_scopes(discord_user_id)
+        album: dict[str, Any] = await self._spotify.as_app(lambda sp: sp.album(album_id))
+        items = (album.get("tracks") or {}).get("items") or []
+        if not items:
+            raise NotFound
+        first = dict(items[0])
+        first.setdefault("album", {"name": album.get("name")})  # simplified tracks lack it
+        result = await self._like(discord_user_id, Track.from_spotify(first), scopes)
+        return replace(result, album_name=str(album.get("name") or ""))
+
+    async def _like(self, discord_user_id: int, track: Track, scopes: set[str]) -> LikeResult:
+        new, saved = await self._store(discord_user_id, track)
+        if saved:
+            return LikeResult(track, already_liked=not new, saved_to_spotify=True)
+        if SAVE_SCOPE not in scopes:
+            return LikeResult(
+                track, already_liked=not new, saved_to_spotify=False, scope_missing=True
+            )
+        try:
+            await self._spotify.as_user(
+                discord_user_id, lambda sp: sp.current_user_saved_tracks_add([track.uri])
+            )
+        except MissingScope:
+            return LikeResult(
+                track, already_liked=not new, saved_to_spotify=False, scope_missing=True
+            )
+        except EncoreError as error:
+            # The like is kept in Encore either way; the user is told Spotify did not take it.
+            return LikeResult(
+                track, already_liked=not new, saved_to_spotify=False, spotify_error=error
+            )
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(Like)
+                .where(Like.discord_user_id == discord_user_id, Like.track_id == track.id)
+                .values(saved_to_spotify=True)
+            )
+        return LikeResult(track, already_liked=not new, saved_to_spotify=True, saved_just_now=True)
+
+    async def _store(self, discord_user_id: int, track: Track) -> tuple[bool, bool]:
+        """Insert the like once; returns (it is new, it is already saved on Spotify)."""
+        async with self._sessions() as session, session.begin():
+            inserted = await session.scalar(
+                pg_insert(Like)
+                .values(
+                    discord_user_id=discord_user_id,
+                    track_id=track.id,
+                    track_name=track.name,
+                    artist_names=track.artist_names,
+                    album_name=track.album,
+                    url=track.url,
+                    liked_at=self._clock.now(),
+                )
+                .on_conflict_do_nothing(index_elements=[Like.discord_user_id, Like.track_id])
+                .returning(Like.id)
+            )
+            if inserted is not None:
+                return True, False
+            saved = await session.scalar(
+                select(Like.saved_to_spotify).where(
+                    Like.discord_user_id == discord_user_id, Like.track_id == track.id
+                )
+            )
+        return False, bool(saved)
+
+    async def _granted_scopes(self, discord_user_id: int) -> set[str]:
+        async with self._sessions() as session:
+            scopes = await session.scalar(
+                select(SpotifyLink.scopes).where(SpotifyLink.discord_user_id == discord_user_id)
+            )
+        if scopes is None:
+            raise NotLinked
+        return set(scopes.split())
+
+    async def _now_playing(self, discord_user_id: int) -> Track:
+        playing: dict[str, Any] | None = await self._spotify.as_user(
+            discord_user_id, lambda sp: sp.currently_playing()
+        )
+        item = (playing or {}).get("item")
+        if not item or item.get("type", "track") != "track" or not item.get("id"):
+            raise NothingPlaying  # 204, a podcast episode, or a local file
+        return Track.from_spotify(item)
+
+    async def _track_or_none(self, track_id: str) -> Track | None:
+        try:
+            item: dict[str, Any] = await self._spotify.as_app(lambda sp: sp.track(track_id))
+        except (NotFound, BadInput):
+            return None
+        return Track.from_spotify(item)
+
+    async def _top_result(self, text: str) -> Track:
+        found: dict[str, Any] = await self._spotify.as_app(
+            lambda sp: sp.search(text.strip(), limit=1, type="track")
+        )
+        items = (found.get("tracks") or {}).get("items") or []
+        if not items:
+            raise BadInput(f"Spotify found no track for “{text.strip()[:80]}”.")
+        return Track.from_spotify(items[0])
+
+    # -- unliking --------------------------------------------------------------------------
+
+    async def unlike(self, discord_user_id: int, query: str) -> UnlikeResult:
+        """Remove a like in Encore, and from the user's Spotify library when allowed."""
+        track_id = track_id_in(query)
+        if track_id is None:
+            matches = await self.recent(discord_user_id, text=query, limit=1)
+            if not matches:
+                raise NotInLikes
+            track_id = matches[0].id
+        async with self._sessions() as session, session.begin():
+            removed = await session.scalar(
+                delete(Like)
+                .where(Like.discord_user_id == discord_user_id, Like.track_id == track_id)
+                .returning(Like)
+            )
+            liked = LikedTrack.from_row(removed) if removed is not None else None
+            scopes = await session.scalar(
+                select(SpotifyLink.scopes).where(SpotifyLink.discord_user_id == discord_user_id)
+            )
+        if liked is None:
+            raise NotInLikes
+        if scopes is None:  # unlinked since: nothing to do on Spotify
+            return UnlikeResult(liked, removed_from_spotify=False)
+        if SAVE_SCOPE not in scopes.split():
+            return UnlikeResult(liked, removed_from_spotify=False, scope_missing=True)
+        try:
+            await self._spotify.as_user(
+                discord_user_id,
+                lambda sp: sp.current_user_saved_tracks_delete([f"spotify:track:{track_id}"]),
+            )
+        except EncoreError as error:
+            return UnlikeResult(liked, removed_from_spotify=False, spotify_error=error)
+        return UnlikeResult(liked, removed_from_spotify=True)
+
+    # -- the list and its privacy ----------------------------------------------------------
+
+    async def page(
+        self, owner_id: int, viewer_id: int, number: int, *, size: int = 10
+    ) -> LikesPage:
+        """One page of `owner_id`'s likes, newest first, if `viewer_id` may see them."""
+        async with self._sessions() as session:
+            if owner_id != viewer_id:
+                public = await session.scalar(
+                    select(UserPreferences.likes_public).where(
+                        UserPreferences.discord_user_id == owner_id
+                    )
+                )
+                if not public:
+                    raise LikesPrivate
+            total = await session.scalar(
+                select(func.count()).select_from(Like).where(Like.discord_user_id == owner_id)
+            )
+            rows = (
+                await session.scalars(
+                    select(Like)
+                    .where(Like.discord_user_id == owner_id)
+                    .order_by(Like.liked_at.desc(), Like.id.desc())
+                    .offset(number * size)
+                    .limit(size)
+                )
+            ).all()
+        return LikesPage(int(total or 0), [LikedTrack.from_row(row) for row in rows])
+
+    async def set_public(self, discord_user_id: int, public: bool) -> None:
+        now = self._clock.now()
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                pg_insert(UserPreferences)
+                .values(discord_user_id=discord_user_id, likes_public=public, updated_at=now)
+                .on_conflict_do_update(
+                    index_elements=[UserPreferences.discord_user_id],
+                    set_={"likes_public": public, "updated_at": now},
+                )
+            )
+
+    # -- import ----------------------------------------------------------------------------
+
+    async def import_from_spotify(
+        self, discord_user_id: int, progress: ProgressReport | None = None
+    ) -> ImportResult:
+        """Copy the user's Spotify liked songs into Encore, page by page, idempotently.
+
+        A 429 or an outage part-way stops the import and keeps what was read: running it
+        again later adds only what is missing.
+        """
+        if READ_SCOPE not in await self._granted_scopes(discord_user_id):
+            raise MissingScope
+        page: dict[str, Any] = await self._spotify.as_user(
+            discord_user_id, lambda sp: sp.current_user_saved_tracks(limit=IMPORT_PAGE)
+        )
+        total = int(page.get("total") or 0)
+        read = added = 0
+        while True:
+            entries = page.get("items") or []
+            added += await self._store_imported(discord_user_id, entries)
+            read += len(entries)
+            if progress is not None:
+                await progress(ImportProgress(read, total))
+            if not page.get("next"):
+                return ImportResult(read, max(total, read), added)
+            try:
+                page = await self._spotify.as_user(discord_user_id, _next_page(page))
+            except EncoreError as error:
+                log.info(
+                    "Import of likes for %s stopped after %d: %r", discord_user_id, read, error
+                )
+                return ImportResult(read, total, added, interrupted_by=error)
+
+    async def _store_imported(self, discord_user_id: int, entries: list[dict[str, Any]]) -> int:
+        rows: dict[str, dict[str, Any]] = {}
+        for entry in entries:
+            item = entry.get("track")
+            if not item or not item.get("id"):
+                continue  # a local file or a removed track: nothing to like
+            track = Track.from_spotify(item)
+            rows[track.id] = {
+                "discord_user_id": discord_user_id,
+                "track_id": track.id,
+                "track_name": track.name,
+                "artist_names": track.artist_names,
+                "album_name": track.album,
+                "url": track.url,
+                "saved_to_spotify": True,
+                "liked_at": _added_at(entry.get("added_at")) or self._clock.now(),
+            }
+        if not rows:
+            return 0
+        async with self._sessions() as session, session.begin():
+            inserted = await session.scalars(
+                pg_insert(Like)
+                .values(list(rows.values()))
+                .on_conflict_do_nothing(index_elements=[Like.discord_user_id, Like.track_id])
+                .returning(Like.id)
+            )
+            return len(inserted.all())
+
+
+def _added_at(value: object) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _next_page(page: dict[str, Any]) -> Callable[[spotipy.Spotify], dict[str, Any]]:
+    return lambda sp: sp.next(page)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
