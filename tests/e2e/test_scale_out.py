@@ -1,0 +1,157 @@
+"""Several processes, one database: two gateways (half the shards each), two workers, one web."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from sandbox.discord import DiscordControl, DiscordEmulator
+from sandbox.harness import render
+from sandbox.processes import encore_env, free_port, process, wait_until_up
+from sandbox.spotify import SpotifyControl, SpotifyEmulator
+
+SHARDS = 4
+SERVERS = 100
+
+
+class Cluster:
+    def __init__(self, discord: DiscordControl, spotify: SpotifyControl, public_url: str) -> None:
+        self.discord = discord
+        self.spotify = spotify
+        self.public_url = public_url
+
+
+@pytest.fixture
+async def cluster(clean_database: str, tmp_path: Path) -> AsyncIterator[Cluster]:
+    discord_emulator, spotify_emulator = DiscordEmulator(), SpotifyEmulator()
+    discord_base = await discord_emulator.start()
+    spotify_base = await spotify_emulator.start()
+    web_port = free_port()
+    public_url = f"http://127.0.0.1:{web_port}"
+    env = encore_env(
+        discord_base,
+        spotify_base,
+        clean_database,
+        Fernet.generate_key().decode(),
+        SHARD_COUNT=str(SHARDS),
+        PUBLIC_URL=public_url,
+        WEB_PORT=str(web_port),
+        SCHEDULER_TICK_SECONDS="1",
+    )
+    discord = DiscordControl(discord_base)
+    spotify = SpotifyControl(spotify_base)
+    await discord.create_guilds_bulk(SERVERS, "server")
+    python = sys.executable
+    sync = await asyncio.create_subprocess_exec(
+        python, "-m", "bot", "sync-commands", env={**env, "PYTHONPATH": str(Path.cwd())}
+    )
+    assert await sync.wait() == 0
+    with ExitStack() as stack:
+        roles = [
+            ("gateway-a", ["gateway"], {"SHARD_IDS": "0-1"}),
+            ("gateway-b", ["gateway"], {"SHARD_IDS": "2-3"}),
+            ("worker-1", ["worker"], {}),
+            ("worker-2", ["worker"], {}),
+            ("web", ["web"], {}),
+        ]
+        for name, args, extra in roles:
+            stack.enter_context(
+                process(
+                    [python, "-m", "bot", *args], {**env, **extra}, log=tmp_path / f"{name}.log"
+                )
+            )
+        await wait_until_up(f"{public_url}/health")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            state = await discord.state()
+            ready = [s for s in state.get("shards", []) if s.get("connected")]
+            if (
+                len(ready) == SHARDS
+                and sum(len(s.get("guild_ids") or []) for s in ready) == SERVERS
+            ):
+                break
+            await asyncio.sleep(0.3)
+        else:
+            logs = "\n".join(p.read_text()[-2000:] for p in tmp_path.glob("*.log"))
+            raise AssertionError(f"shards did not connect: {state}\n{logs}")
+        try:
+            yield Cluster(discord, spotify, public_url)
+        finally:
+            await discord.close()
+            await spotify.close()
+    await discord_emulator.stop()
+    await spotify_emulator.stop()
+
+
+async def test_every_command_is_answered_once_by_the_shard_that_owns_its_server(
+    cluster: Cluster,
+) -> None:
+    user = int((await cluster.discord.create_user("member"))["id"])
+    guilds = await cluster.discord.guilds()
+    assert len(guilds) == SERVERS
+    injected = []
+    for guild in guilds:
+        guild_id = int(guild["id"])
+        channel_id = guild["channels"][0]["id"]
+        result = await cluster.discord.command(
+            "account", user, guild_id=guild_id, channel_id=channel_id
+        )
+        assert result["shard_id"] == (guild_id >> 22) % SHARDS
+        injected.append(result["id"])
+    for interaction_id in injected:
+        record = await cluster.discord.interaction(interaction_id, wait=15)
+        assert record["response"] is not None, record
+        assert (
+            "/link" in render({"content": "", **(record["response"]["data"] or {})})
+            or record["original"]
+        )
+        assert not record["late_responses"] and not record["extra_acks"]
+    shards = {
+        s["shard_id"] for s in (await cluster.discord.state())["shards"] if s.get("connected")
+    }
+    assert shards == set(range(SHARDS))
+
+
+async def a_link_made_through_the_web_process_is_confirmed_by_dm(cluster: Cluster) -> None:
+    import aiohttp
+
+    user = int((await cluster.discord.create_user("linker"))["id"])
+    guild = (await cluster.discord.guilds())[0]
+    result = await cluster.discord.command(
+        "link", user, guild_id=guild["id"], channel_id=guild["channels"][0]["id"]
+    )
+    await cluster.discord.interaction(result["id"], wait=15, until="followup")
+    dms = await cluster.discord.dms(user)
+    url = next(
+        component["url"]
+        for message in dms
+        for row in message.get("components") or []
+        for component in row["components"]
+        if str(component.get("url", "")).startswith(f"{cluster.public_url}/link/")
+    )
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url, allow_redirects=False) as response:
+            authorize = response.headers["Location"]
+        callback = await cluster.spotify.authorize(authorize, "alice")
+        async with http.get(callback) as response:
+            assert response.status == 200
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        confirmations = [
+            m for m in await cluster.discord.dms(user) if "is now linked" in (m["content"] or "")
+        ]
+        if confirmations:
+            break
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1.5)  # both workers and both gateways poll the outbox: no duplicate
+    confirmations = [
+        m for m in await cluster.discord.dms(user) if "is now linked" in (m["content"] or "")
+    ]
+    assert len(confirmations) == 1
