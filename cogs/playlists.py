@@ -18,6 +18,7 @@ from bot.ui.paginator import Paginator, chunk
 
 PLAYLISTS_PER_PAGE = 10
 TRACKS_PER_PAGE = 12
+BUTTONS_TIMEOUT = 300.0  # seconds of inactivity before the page buttons stop
 # Commands after which the cached list may belong to an account that is no longer linked.
 UNLINKING_COMMANDS = frozenset({"unlink", "forget-me"})
 
@@ -37,10 +38,11 @@ def playlists_embed(page: Sequence[PlaylistSummary], total: int) -> discord.Embe
     return discord.Embed(title=title, description="\n".join(lines), colour=ACCENT)
 
 
-def _track_line(position: int, track: Track | None) -> str:
+def _track_line(position: int, track: Track | None, width: int) -> str:
+    number = f"`{position:>{width}}`"
     if track is None:
-        return f"`{position:>3}` *no longer available*"
-    return f"`{position:>3}` {linked(track.name, track.url)} · {shown(track.artist_names, 60)}"
+        return f"{number} *no longer available*"
+    return f"{number} {linked(track.name, track.url)} · {shown(track.artist_names, 60)}"
 
 
 async def tracks_embed(tracks: PlaylistTracks, page: int) -> discord.Embed:
@@ -50,7 +52,8 @@ async def tracks_embed(tracks: PlaylistTracks, page: int) -> discord.Embed:
     if playlist.collaborative:
         details.append("collaborative")
     lines = [" · ".join(details), ""]
-    lines += [_track_line(position, track) for position, track in entries]
+    width = len(str(tracks.total))  # numbers aligned in a monospace column
+    lines += [_track_line(position, track, width) for position, track in entries]
     if not entries:
         lines.append("This playlist is empty.")
     # Titles do not render links or mentions; the url makes the title itself the link.
@@ -91,7 +94,8 @@ class Playlists(commands.Cog):
         async def render(page: int) -> discord.Embed:
             return playlists_embed(pages[page], len(playlists))
 
-        await Paginator(interaction.user.id, len(pages), render).start(interaction)
+        paginator = Paginator(interaction.user.id, len(pages), render, timeout=BUTTONS_TIMEOUT)
+        await paginator.start(interaction)
 
     @app_commands.command(name="playlist", description="Show the tracks of one of your playlists")
     @app_commands.describe(name="One of your playlists, or a Spotify playlist link")
@@ -105,7 +109,10 @@ class Playlists(commands.Cog):
         async def render(page: int) -> discord.Embed:
             return await tracks_embed(tracks, page)
 
-        await Paginator(interaction.user.id, tracks.page_count, render).start(interaction)
+        paginator = Paginator(
+            interaction.user.id, tracks.page_count, render, timeout=BUTTONS_TIMEOUT
+        )
+        await paginator.start(interaction)
 
     @show_playlist.autocomplete("name")
     async def playlist_names(

@@ -1,0 +1,130 @@
+"""/search: tracks, albums or artists on Spotify, 10 a page, each with a link to open it."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import EncoreBot
+from bot.music import Album, Track
+from bot.search import MAX_QUERY_LENGTH, PAGE_SIZE, SearchPage, SearchResult, SearchService
+from bot.ui.like_button import like_button
+from bot.ui.messages import ACCENT, reply
+from bot.ui.names import linked, shown
+from bot.ui.paginator import Paginator
+
+KIND_NAMES = {"track": "tracks", "album": "albums", "artist": "artists"}
+BUTTONS_PER_ROW = 5
+
+
+def result_buttons(number: int, result: SearchResult) -> list[discord.ui.Item[Any]]:
+    """The buttons under one result, in order: open it in Spotify, like it."""
+    buttons: list[discord.ui.Item[Any]] = []
+    if result.url:
+        buttons.append(discord.ui.Button(label=f"{number}. Open in Spotify", url=result.url))
+    if isinstance(result, Track):
+        buttons.append(like_button(result.id, label=f"{number}. Like"))
+    elif isinstance(result, Album):  # a release: its first track is liked
+        buttons.append(like_button(result.id, kind="album", label=f"{number}. Like"))
+    return buttons
+
+
+def page_buttons(page: SearchPage) -> list[discord.ui.Item[Any]]:
+    """Every result's buttons, one kind per block of rows: all the "Open" first, and so on.
+
+    With 10 results and two buttons each that fills rows 1-4; row 0 is the page buttons.
+    """
+    per_result = [
+        result_buttons(page.first_position + index, result)
+        for index, result in enumerate(page.results)
+    ]
+    rows_per_kind = -(-PAGE_SIZE // BUTTONS_PER_ROW)
+    laid_out: list[discord.ui.Item[Any]] = []
+    for kind in range(max((len(buttons) for buttons in per_result), default=0)):
+        for index, buttons in enumerate(per_result):
+            if kind < len(buttons):
+                buttons[kind].row = 1 + kind * rows_per_kind + index // BUTTONS_PER_ROW
+                laid_out.append(buttons[kind])
+    return laid_out
+
+
+def _result_line(number: int, result: SearchResult) -> str:
+    title = f"`{number:>4}` **{linked(result.name, result.url)}**"
+    if isinstance(result, Track):
+        album = f" · *{shown(result.album, 60)}*" if result.album else ""
+        return f"{title} · {shown(result.artist_names, 60)}{album}"
+    if isinstance(result, Album):
+        artists = ", ".join(artist.name for artist in result.artists) or "Unknown artist"
+        year = result.release_date[:4]
+        return f"{title} · {shown(artists, 60)} · {result.album_type} {year}".rstrip()
+    return title
+
+
+def results_embed(page: SearchPage) -> discord.Embed:
+    kind = KIND_NAMES[page.kind]
+    first, last = page.first_position, page.first_position + len(page.results) - 1
+    summary = f"{kind.capitalize()} {first}–{last} of {page.total:,}"
+    if page.page_count * PAGE_SIZE < page.total:
+        summary += f" (Spotify shows the first {page.page_count * PAGE_SIZE:,})"
+    lines = [summary, ""]
+    lines += [
+        _result_line(page.first_position + index, result)
+        for index, result in enumerate(page.results)
+    ]
+    return discord.Embed(
+        title=f"Search: {shown(page.query, 200)}", description="\n".join(lines), colour=ACCENT
+    )
+
+
+class SearchResults:
+    """The pages one /search has shown; a page seen once is not asked of Spotify again."""
+
+    def __init__(self, search: SearchService, first: SearchPage) -> None:
+        self._search = search
+        self._pages = {0: first}
+
+    async def render(self, number: int) -> discord.Embed:
+        if number not in self._pages:
+            first = self._pages[0]
+            self._pages[number] = await self._search.search(first.query, first.kind, number)
+        return results_embed(self._pages[number])
+
+    def buttons(self, number: int) -> list[discord.ui.Item[Any]]:
+        return page_buttons(self._pages[number])
+
+
+class Search(commands.Cog):
+    def __init__(self, bot: EncoreBot) -> None:
+        self.bot = bot
+        self.search_service = bot.services.search
+
+    @app_commands.command(name="search", description="Search Spotify for tracks, albums or artists")
+    @app_commands.describe(query="What to look for", kind="Tracks (the default), albums or artists")
+    @app_commands.rename(kind="type")
+    async def search(
+        self,
+        interaction: discord.Interaction[EncoreBot],
+        query: app_commands.Range[str, 1, MAX_QUERY_LENGTH],
+        kind: Literal["track", "album", "artist"] = "track",
+    ) -> None:
+        # Results are not personal, but ephemeral all the same: the buttons page for the
+        # person who searched only, and a channel is not the place to browse 100 pages.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        first = await self.search_service.search(query, kind)
+        if not first.results:
+            await reply(
+                interaction, f"Spotify has no {KIND_NAMES[kind]} matching “{shown(query, 200)}”."
+            )
+            return
+        results = SearchResults(self.search_service, first)
+        paginator = Paginator(
+            interaction.user.id, first.page_count, results.render, extra_rows=results.buttons
+        )
+        await paginator.start(interaction)
+
+
+async def setup(bot: EncoreBot) -> None:
+    await bot.add_cog(Search(bot))
