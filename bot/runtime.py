@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.client import EncoreBot, send_dm
 from bot.clock import Clock
 from bot.config import Role, Settings
+from bot.digests import DiscordPoster
 from bot.discord_setup import point_discord_at
 from bot.scheduler import build_scheduler
 from bot.services import Services
@@ -96,10 +97,12 @@ class Encore:
             token = discord_token(settings)
             self.tasks.append(asyncio.create_task(self.bot.start(token), name="gateway"))
             await self._wait_ready(self.bot, ready_timeout)
+            self.services.digests.attach(DiscordPoster(self.bot, settings.discord_global_rate))
         if role is Role.WORKER:
             rest = RestClient()
             await rest.login(discord_token(settings))
             self._stack.push_async_callback(rest.close)
+            self.services.digests.attach(DiscordPoster(rest, settings.discord_global_rate))
 
             async def deliver(user_id: int, content: str) -> None:
                 await send_dm(rest, user_id, content)

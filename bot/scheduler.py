@@ -40,4 +40,9 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
         )
 
     every("link-expiry-reminders", services.links.remind_expiring, 3600)
+    # Checked often, run when stale: a restart does not re-ingest a fresh copy, and with many
+    # workers the advisory lock and the staleness check keep it to one run per interval.
+    interval = services.settings.release_ingest_interval_hours * 3600
+    every("release-ingestion", services.releases.ingest_if_stale, min(600, interval))
+    every("digests", services.digests.tick, services.settings.scheduler_tick_seconds)
     return scheduler

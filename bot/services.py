@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import os
 from dataclasses import dataclass, field
@@ -13,11 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.digests import DigestService
 from bot.likes import LikeService
 from bot.linking import LinkService
 from bot.outbox import Outbox
 from bot.playlists import PlaylistService
+from bot.releases import ReleaseService
 from bot.search import SearchService
+from bot.shuffle import ShuffleService
 from bot.spotify import SpotifyAccounts, SpotifyGateway
 from bot.tokens import TokenCipher, TokenStore
 from db.engine import SessionFactory, create_engine, session_factory, start_embedded_postgres
@@ -63,6 +67,9 @@ class Services:
     playlists: PlaylistService
     search: SearchService
     likes: LikeService
+    shuffle: ShuffleService
+    releases: ReleaseService
+    digests: DigestService
     status: dict[str, object] = field(default_factory=dict)  # in-process facts for /health
 
     @classmethod
@@ -92,6 +99,15 @@ class Services:
         links = LinkService(sessions, cipher, spotify, outbox, clock, settings.public_url)
         playlists = PlaylistService(spotify, clock)
         search = SearchService(spotify)
+        status: dict[str, object] = {}
+        releases = ReleaseService(
+            sessions,
+            spotify,
+            clock,
+            status=status,
+            search_cap=settings.release_search_cap,
+            interval=dt.timedelta(hours=settings.release_ingest_interval_hours),
+        )
         return cls(
             settings,
             engine,
@@ -105,6 +121,10 @@ class Services:
             playlists=playlists,
             search=search,
             likes=LikeService(sessions, spotify, clock),
+            shuffle=ShuffleService(sessions, spotify, playlists, clock),
+            releases=releases,
+            digests=DigestService(sessions, releases, clock, status=status),
+            status=status,
         )
 
     async def close(self) -> None:

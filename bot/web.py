@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import select, text
 
 from bot import __version__, metrics
+from bot.api import add_api_routes
 from bot.linking import LinkPageError
 from bot.services import Services
 from db.models import IngestionRun
@@ -194,6 +195,7 @@ def create_app(services: Services) -> web.Application:
     app.router.add_get("/callback", limit(callback))
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", prometheus)
+    add_api_routes(app, services)
     return app
 
 

@@ -1,0 +1,83 @@
+"""The public JSON API over the local copy of new releases: `/api/artists` and `/api/releases`.
+
+Answers are cacheable (`Cache-Control: public, max-age=300`) and carry an `ETag`, so clients
+can poll with `If-None-Match` and get a bodyless 304 while nothing changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from aiohttp import web
+
+from bot.releases import ReleaseService
+from bot.services import Services
+
+CACHE_CONTROL = "public, max-age=300"
+
+
+class BadParameter(Exception):
+    """A query parameter the API cannot use; the message says which and why."""
+
+
+def _bounded(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadParameter(f"{name} must be a whole number from {low} to {high}") from None
+    if not low <= value <= high:
+        raise BadParameter(f"{name} must be from {low} to {high}")
+    return value
+
+
+def _cacheable(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+    payload = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+    etag = '"' + hashlib.sha256(payload).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
+    wanted = {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}
+    if etag in wanted or "*" in wanted:
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=payload, content_type="application/json", headers=headers)
+
+
+def _error(message: str, status: int = 400) -> web.StreamResponse:
+    # No caching of errors: a client fixing its query must not see a stale 400.
+    return web.json_response({"error": message}, status=status)
+
+
+class ReleaseApi:
+    def __init__(self, releases: ReleaseService) -> None:
+        self._releases = releases
+
+    async def artists(self, request: web.Request) -> web.StreamResponse:
+        """Artists of the `release_limit` latest releases, each with their releases."""
+        try:
+            limit = _bounded(request, "release_limit", 20, 1, 100)
+            days = _bounded(request, "days", 14, 1, 365)
+        except BadParameter as error:
+            return _error(str(error))
+        artists = await self._releases.latest_by_artist(limit=limit, days=days)
+        items = [artist.to_json() for artist in artists]
+        return _cacheable(request, {"items": items, "count": len(items)})
+
+    async def releases(self, request: web.Request) -> web.StreamResponse:
+        """The `limit` latest releases of the last `days` days, newest first."""
+        try:
+            limit = _bounded(request, "limit", 20, 1, 100)
+            days = _bounded(request, "days", 14, 1, 365)
+        except BadParameter as error:
+            return _error(str(error))
+        releases = await self._releases.recent(limit=limit, days=days)
+        items = [release.to_json() for release in releases]
+        return _cacheable(request, {"items": items, "count": len(items)})
+
+
+def add_api_routes(app: web.Application, services: Services) -> None:
+    api = ReleaseApi(services.releases)
+    app.router.add_get("/api/artists", api.artists)
+    app.router.add_get("/api/releases", api.releases)

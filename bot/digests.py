@@ -1,0 +1,675 @@
+"""Daily new-release digests: each server's schedule in its own time zone, claimed through
+PostgreSQL so any number of workers post it once per local day, and the paced Discord poster.
+
+A digest is keyed on (server, local date) in `digest_runs`. A worker claims a due server with
+`FOR UPDATE SKIP LOCKED` and a lease, inserts the run with `ON CONFLICT DO NOTHING` (no row:
+it is someone else's, or done), posts, marks the run sent and moves `next_run_at` to the next
+local day. A run left in "sending" when its lease expired (the worker died mid-send) is
+recovered once: the channel's recent messages are searched for the digest's footer marker
+(`Encore daily digest · <local date>`), and it is posted only if it is not there. A second
+crash on the same run marks it "abandoned" (logged) rather than risk a loop of duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import secrets
+import socket
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, available_timezones
+
+import aiohttp
+import discord
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import metrics
+from bot.clock import Clock
+from bot.discord_setup import NO_MENTIONS
+from bot.errors import BadInput
+from bot.releases import ArtistReleases, ReleaseService
+from bot.ui.like_button import like_button
+from bot.ui.messages import ACCENT
+from bot.ui.names import linked
+from db.engine import SessionFactory
+from db.models import DigestRun, GuildSettings
+
+log = logging.getLogger(__name__)
+
+MARKER = "Encore daily digest"
+DEFAULT_TIME = dt.time(9, 0)
+PAUSE_AFTER = 3  # consecutive 403/404 answers before a server's digest is paused
+UTC = dt.UTC
+
+
+# -- schedule arithmetic -----------------------------------------------------------------
+
+
+def parse_post_time(text: str) -> dt.time:
+    """'9:00', '09:00' or '21:30' (24-hour clock)."""
+    hours, sep, minutes = text.strip().partition(":")
+    valid = sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2
+    if valid and int(hours) <= 23 and int(minutes) <= 59:
+        return dt.time(int(hours), int(minutes))
+    raise BadInput(
+        f"`{text}` is not a time of day. Use HH:MM on the 24-hour clock, e.g. `09:00` or `18:30`."
+    )
+
+
+@cache
+def timezone_names() -> tuple[str, ...]:
+    return tuple(sorted(available_timezones()))
+
+
+@cache
+def _canonical_zones() -> dict[str, str]:
+    return {name.lower(): name for name in timezone_names()}
+
+
+def parse_timezone(text: str) -> str:
+    """An IANA zone name, matched without regard to case."""
+    name = _canonical_zones().get(text.strip().lower().replace(" ", "_"))
+    if name is None:
+        raise BadInput(
+            f"`{text}` is not a time zone I know. Use an IANA name such as `Europe/Berlin`, "
+            "`America/New_York` or `UTC` (the command suggests names as you type)."
+        )
+    return name
+
+
+def scheduled_at(day: dt.date, post_time: dt.time, timezone: str) -> dt.datetime:
+    """The UTC instant of `post_time` on local `day`.
+
+    zoneinfo resolves a time skipped by a spring-forward with the offset before the jump
+    (02:30 becomes 03:30) and a repeated fall-back time as its first occurrence (fold=0).
+    """
+    return dt.datetime.combine(day, post_time, ZoneInfo(timezone)).astimezone(UTC)
+
+
+def due_local_date(now: dt.datetime, post_time: dt.time, timezone: str) -> dt.date:
+    """The latest local date whose post time has come: what a digest claimed now is for."""
+    day = now.astimezone(ZoneInfo(timezone)).date() + dt.timedelta(days=1)
+    while scheduled_at(day, post_time, timezone) > now:
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def next_post_at(
+    now: dt.datetime, post_time: dt.time, timezone: str, *, after_date: dt.date | None = None
+) -> dt.datetime:
+    """The first post time strictly after `now` (and for a local date after `after_date`)."""
+    day = now.astimezone(ZoneInfo(timezone)).date() - dt.timedelta(days=1)
+    if after_date is not None:
+        day = max(day, after_date + dt.timedelta(days=1))
+    while scheduled_at(day, post_time, timezone) <= now:
+        day += dt.timedelta(days=1)
+    return scheduled_at(day, post_time, timezone)
+
+
+# -- what is shown -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Digest:
+    """The new releases of one local date, as a server in `timezone` sees them."""
+
+    local_date: dt.date
+    timezone: str
+    artists: tuple[ArtistReleases, ...]
+
+    @property
+    def marker(self) -> str:
+        return f"{MARKER} · {self.local_date.isoformat()} · {self.timezone}"
+
+    @property
+    def marker_prefix(self) -> str:
+        return f"{MARKER} · {self.local_date.isoformat()}"
+
+    @property
+    def release_count(self) -> int:
+        return sum(len(artist.releases) for artist in self.artists)
+
+
+@dataclass(frozen=True)
+class DigestStatus:
+    guild_id: int
+    enabled: bool
+    channel_id: int | None
+    post_time: dt.time
+    timezone: str
+    post_when_empty: bool
+    next_run_at: dt.datetime | None
+    last_posted_at: dt.datetime | None
+    last_failure: str | None
+    last_failure_at: dt.datetime | None
+    paused_reason: str | None
+
+
+def long_date(day: dt.date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def digest_embed(digest: Digest) -> discord.Embed:
+    day = long_date(digest.local_date)
+    embed = discord.Embed(title=f"New releases for {day} ({digest.timezone})"[:256], colour=ACCENT)
+    if not digest.artists:
+        embed.description = (
+            f"Nothing new came out on {day} in the {digest.timezone} time zone. "
+            "See you tomorrow!\n-# `/digest empty-days skip` turns these notes off."
+        )
+    else:
+        lines = [
+            f"Released on {day} ({digest.timezone}): {len(digest.artists)} artists, "
+            f"{digest.release_count} releases.",
+            "",
+        ]
+        size = len(lines[0])
+        for shown, artist in enumerate(digest.artists):
+            releases = ", ".join(
+                f"{linked(release.name, release.url, 60)} ({release.album_type})"
+                for release in artist.releases[:3]
+            )
+            if len(artist.releases) > 3:
+                releases += f" and {len(artist.releases) - 3} more"
+            line = f"**{linked(artist.name, artist.url, 60)}**: {releases}"
+            if size + len(line) > 3600:
+                lines.append(
+                    f"…and {len(digest.artists) - shown} more artists: `/releases` lists them all."
+                )
+                break
+            lines.append(line)
+            size += len(line) + 1
+        embed.description = "\n".join(lines)
+        cover = digest.artists[0].latest_release.image_url
+        if cover:
+            embed.set_thumbnail(url=cover)
+    embed.set_footer(text=digest.marker)
+    return embed
+
+
+LIKE_BUTTONS = 10  # two rows: the first artists' latest releases
+
+
+def digest_view(digest: Digest) -> discord.ui.View | None:
+    """A like button for the latest release of each of the first artists shown.
+
+    Like buttons are dynamic items: they need no listening view, so it never times out.
+    """
+    if not digest.artists:
+        return None
+    view = discord.ui.View(timeout=None)
+    for artist in digest.artists[:LIKE_BUTTONS]:
+        release = artist.latest_release
+        view.add_item(like_button(release.id, kind="album", label=release.name))
+    return view
+
+
+def digest_message(digest: Digest) -> dict[str, Any]:
+    """Everything a digest post sends."""
+    message: dict[str, Any] = {"embed": digest_embed(digest), "allowed_mentions": NO_MENTIONS}
+    view = digest_view(digest)
+    if view is not None:
+        message["view"] = view
+    return message
+
+
+# -- posting -----------------------------------------------------------------------------
+
+
+class ChannelUnavailable(Exception):
+    """Discord answered 403 or 404 for the channel: retrying soon would only add invalid requests."""
+
+
+class PostFailed(Exception):
+    """Anything else (5xx, a timeout): worth retrying in a few minutes."""
+
+
+class Poster(Protocol):
+    async def post(self, channel_id: int, digest: Digest) -> int:
+        """Post the digest; the new message's id."""
+        ...
+
+    async def find_posted(self, channel_id: int, digest: Digest) -> int | None:
+        """The id of this digest if it is among the channel's recent messages."""
+        ...
+
+
+class Pacer:
+    """Spaces requests evenly at `per_second` for every task of this process.
+
+    discord.py has no pre-emptive global limit: a fan-out to thousands of channels must pace
+    itself below Discord's 50 requests/s or it collects 429s (and, at scale, a ban).
+    """
+
+    def __init__(self, per_second: float) -> None:
+        self._interval = 1.0 / per_second
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        now = asyncio.get_running_loop().time()
+        slot = max(now, self._next)
+        self._next = slot + self._interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class DiscordPoster:
+    """Posts digests through any logged-in client: the gateway bot or the worker's REST client."""
+
+    def __init__(self, client: discord.Client, per_second: float) -> None:
+        self._client = client
+        self._pacer = Pacer(per_second)
+
+    async def post(self, channel_id: int, digest: Digest) -> int:
+        await self._pacer.wait()
+        channel = self._client.get_partial_messageable(channel_id)
+        try:
+            message = await channel.send(**digest_message(digest))
+        except (discord.Forbidden, discord.NotFound) as error:
+            raise ChannelUnavailable(_describe(error)) from None
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
+            raise PostFailed(type(error).__name__) from None
+        return message.id
+
+    async def find_posted(self, channel_id: int, digest: Digest) -> int | None:
+        await self._pacer.wait()
+        me = self._client.user
+        channel = self._client.get_partial_messageable(channel_id)
+        try:
+            async for message in channel.history(limit=25):
+                if me is not None and message.author.id != me.id:
+                    continue
+                if any(
+                    (e.footer.text or "").startswith(digest.marker_prefix) for e in message.embeds
+                ):
+                    return message.id
+        except (discord.Forbidden, discord.NotFound) as error:
+            raise ChannelUnavailable(_describe(error)) from None
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
+            raise PostFailed(type(error).__name__) from None
+        return None
+
+
+def _describe(error: discord.HTTPException) -> str:
+    if isinstance(error, discord.NotFound):
+        return "the channel no longer exists (404)"
+    return "Encore may not post there (403): it needs View Channel, Send Messages and Embed Links"
+
+
+# -- the service -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestClaim:
+    """A server's digest this worker holds the lease for."""
+
+    guild_id: int
+    channel_id: int
+    local_date: dt.date
+    timezone: str
+    post_when_empty: bool
+    run_id: int
+    retry: bool  # an earlier attempt may have posted it: look before posting
+
+
+@dataclass
+class TickReport:
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+    def __getitem__(self, outcome: str) -> int:
+        return self.outcomes[outcome]
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class DigestService:
+    """Each server's digest settings, and the claiming and posting of due digests."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        releases: ReleaseService,
+        clock: Clock,
+        *,
+        status: dict[str, object],
+        worker: str | None = None,
+        lease: dt.timedelta = dt.timedelta(minutes=5),
+        batch_size: int = 50,
+        poster: Poster | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._releases = releases
+        self._clock = clock
+        self._status = status
+        self.worker = worker or worker_name()
+        self.lease = lease
+        self._batch_size = batch_size
+        self.poster = poster
+
+    def attach(self, poster: Poster) -> None:
+        """Digests are posted once a Discord client is logged in."""
+        self.poster = poster
+
+    # -- settings (the /digest commands) ---------------------------------------------------
+
+    async def status(self, guild_id: int) -> DigestStatus | None:
+        async with self._sessions() as session:
+            row = await session.get(GuildSettings, guild_id)
+            return None if row is None else _status(row)
+
+    async def set_channel(self, guild_id: int, channel_id: int) -> DigestStatus:
+        """Choosing a channel turns the digest on and lifts a pause."""
+
+        def change(row: GuildSettings) -> None:
+            row.channel_id = channel_id
+            row.enabled = True
+            row.paused_reason = None
+            row.consecutive_failures = 0
+
+        return await self._change(guild_id, change)
+
+    async def set_time(self, guild_id: int, text: str) -> DigestStatus:
+        post_time = parse_post_time(text)
+
+        def change(row: GuildSettings) -> None:
+            row.post_time = post_time
+
+        return await self._change(guild_id, change)
+
+    async def set_timezone(self, guild_id: int, text: str) -> DigestStatus:
+        timezone = parse_timezone(text)
+
+        def change(row: GuildSettings) -> None:
+            row.timezone = timezone
+
+        return await self._change(guild_id, change)
+
+    async def set_empty_days(self, guild_id: int, *, post: bool) -> DigestStatus:
+        def change(row: GuildSettings) -> None:
+            row.post_when_empty = post
+
+        return await self._change(guild_id, change)
+
+    async def turn_off(self, guild_id: int) -> DigestStatus:
+        def change(row: GuildSettings) -> None:
+            row.enabled = False
+
+        return await self._change(guild_id, change)
+
+    async def _change(self, guild_id: int, change: Callable[[GuildSettings], None]) -> DigestStatus:
+        now = self._clock.now()
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                insert(GuildSettings)
+                .values(
+                    guild_id=guild_id,
+                    post_time=DEFAULT_TIME,
+                    timezone="UTC",
+                    enabled=False,
+                    post_when_empty=True,
+                    consecutive_failures=0,
+                )
+                .on_conflict_do_nothing(index_elements=["guild_id"])
+            )
+            row = await session.scalar(
+                select(GuildSettings).where(GuildSettings.guild_id == guild_id).with_for_update()
+            )
+            assert row is not None
+            change(row)
+            row.updated_at = now
+            row.next_run_at = await self._next_run(session, row, now)
+            return _status(row)
+
+    async def _next_run(
+        self, session: AsyncSession, row: GuildSettings, now: dt.datetime
+    ) -> dt.datetime | None:
+        if not row.enabled or row.channel_id is None:
+            return None
+        # Today's digest failed (say, a missing permission now fixed): post it right away
+        # rather than wait for tomorrow. Otherwise the next post time from now on.
+        due = due_local_date(now, row.post_time, row.timezone)
+        failed_today = await session.scalar(
+            select(DigestRun.id).where(
+                DigestRun.guild_id == row.guild_id,
+                DigestRun.local_date == due,
+                DigestRun.status == "failed",
+            )
+        )
+        if failed_today is not None:
+            return now
+        return next_post_at(now, row.post_time, row.timezone)
+
+    async def preview(self, guild_id: int) -> Digest:
+        """Today's digest in the server's time zone (UTC for a server that set nothing)."""
+        status = await self.status(guild_id)
+        timezone = status.timezone if status else "UTC"
+        today = self._clock.now().astimezone(ZoneInfo(timezone)).date()
+        return await self.build(today, timezone)
+
+    async def build(self, local_date: dt.date, timezone: str) -> Digest:
+        return Digest(local_date, timezone, tuple(await self._releases.released_on(local_date)))
+
+    # -- posting (the worker's tick) -------------------------------------------------------
+
+    async def tick(self, now: dt.datetime | None = None) -> TickReport:
+        """Post every due digest; safe to run in any number of processes at once."""
+        report = TickReport()
+        if self.poster is None:
+            return report
+        built: dict[tuple[dt.date, str], Digest] = {}
+        while True:
+            selected, claims = await self._claim_batch(now or self._clock.now())
+            outcomes = await asyncio.gather(
+                *(self.deliver(c, now=now, built=built) for c in claims), return_exceptions=True
+            )
+            for claim, outcome in zip(claims, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    # The lease runs out and a later tick recovers the run (looking first).
+                    log.error("Digest for server %s failed", claim.guild_id, exc_info=outcome)
+                    outcome = "error"
+                report.outcomes[outcome] += 1
+            if selected < self._batch_size:
+                break
+        if report.outcomes:
+            self._status["digests"] = {
+                "last_tick": (now or self._clock.now()).isoformat(),
+                **dict(report.outcomes),
+            }
+        return report
+
+    async def claim_due(self, now: dt.datetime | None = None) -> list[DigestClaim]:
+        """Claim one batch of due servers for this worker (leased, with a digest run row)."""
+        _, claims = await self._claim_batch(now or self._clock.now())
+        return claims
+
+    async def _claim_batch(self, now: dt.datetime) -> tuple[int, list[DigestClaim]]:
+        claims: list[DigestClaim] = []
+        async with self._sessions() as session, session.begin():
+            rows = (
+                await session.scalars(
+                    select(GuildSettings)
+                    .where(
+                        GuildSettings.enabled,
+                        GuildSettings.channel_id.is_not(None),
+                        GuildSettings.paused_reason.is_(None),
+                        GuildSettings.next_run_at <= now,
+                        (GuildSettings.claimed_until.is_(None))
+                        | (GuildSettings.claimed_until < now),
+                    )
+                    .order_by(GuildSettings.next_run_at)
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in rows:
+                claim = await self._claim(session, row, now)
+                if claim is not None:
+                    claims.append(claim)
+        return len(rows), claims
+
+    async def _claim(
+        self, session: AsyncSession, row: GuildSettings, now: dt.datetime
+    ) -> DigestClaim | None:
+        local_date = due_local_date(now, row.post_time, row.timezone)
+        run_id = await session.scalar(
+            insert(DigestRun)
+            .values(
+                guild_id=row.guild_id,
+                local_date=local_date,
+                status="sending",
+                claimed_by=self.worker,
+                started_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["guild_id", "local_date"])
+            .returning(DigestRun.id)
+        )
+        retry = False
+        if run_id is None:
+            run = await session.scalar(
+                select(DigestRun)
+                .where(DigestRun.guild_id == row.guild_id, DigestRun.local_date == local_date)
+                .with_for_update()
+            )
+            assert run is not None
+            if run.status == "resending":
+                # It crashed once already while recovering this run: stop rather than loop.
+                run.status = "abandoned"
+                run.error = "the worker stopped twice while posting it"
+                log.error(
+                    "Digest for server %s on %s abandoned after two interrupted attempts",
+                    row.guild_id,
+                    local_date,
+                )
+                metrics.DIGESTS.labels("abandoned").inc()
+            if run.status in ("sent", "skipped", "abandoned"):
+                # Done for this local day (by another worker, or before a schedule change).
+                row.next_run_at = next_post_at(
+                    now, row.post_time, row.timezone, after_date=local_date
+                )
+                row.claimed_by = row.claimed_until = None
+                return None
+            # "sending": its worker's lease expired mid-send; "failed": a retry after a pause.
+            run.status = "resending" if run.status == "sending" else "sending"
+            run.claimed_by = self.worker
+            run_id, retry = run.id, True
+        row.claimed_by = self.worker
+        row.claimed_until = now + self.lease
+        assert row.channel_id is not None
+        return DigestClaim(
+            guild_id=row.guild_id,
+            channel_id=row.channel_id,
+            local_date=local_date,
+            timezone=row.timezone,
+            post_when_empty=row.post_when_empty,
+            run_id=run_id,
+            retry=retry,
+        )
+
+    async def deliver(
+        self,
+        claim: DigestClaim,
+        *,
+        now: dt.datetime | None = None,
+        built: dict[tuple[dt.date, str], Digest] | None = None,
+    ) -> str:
+        """Post one claimed digest and record how it went: sent, skipped, retry or paused."""
+        assert self.poster is not None, "attach a poster first"
+        built = {} if built is None else built
+        key = (claim.local_date, claim.timezone)
+        if key not in built:
+            built[key] = await self.build(claim.local_date, claim.timezone)
+        digest = built[key]
+        if not digest.artists and not claim.post_when_empty:
+            await self._finish(claim, "skipped", None, now)
+            return "skipped"
+        try:
+            message_id = None
+            if claim.retry:
+                message_id = await self.poster.find_posted(claim.channel_id, digest)
+            if message_id is None:
+                message_id = await self.poster.post(claim.channel_id, digest)
+        except ChannelUnavailable as error:
+            return await self._failed(claim, str(error), now, counts=True)
+        except PostFailed as error:
+            return await self._failed(claim, f"Discord did not answer ({error})", now, counts=False)
+        await self._finish(claim, "sent", message_id, now)
+        return "sent"
+
+    async def _finish(
+        self, claim: DigestClaim, outcome: str, message_id: int | None, now: dt.datetime | None
+    ) -> None:
+        now = now or self._clock.now()
+        async with self._sessions() as session, session.begin():
+            run = await session.get(DigestRun, claim.run_id, with_for_update=True)
+            assert run is not None
+            run.status, run.sent_at, run.message_id, run.error = outcome, now, message_id, None
+            row = await session.get(GuildSettings, claim.guild_id, with_for_update=True)
+            # If our lease lapsed and another worker took over, it owns the schedule now.
+            if row is not None and row.claimed_by == self.worker:
+                row.next_run_at = next_post_at(
+                    now, row.post_time, row.timezone, after_date=claim.local_date
+                )
+                row.claimed_by = row.claimed_until = None
+                row.consecutive_failures = 0
+                if outcome == "sent":
+                    row.last_posted_at = now
+        metrics.DIGESTS.labels(outcome).inc()
+
+    async def _failed(
+        self, claim: DigestClaim, reason: str, now: dt.datetime | None, *, counts: bool
+    ) -> str:
+        now = now or self._clock.now()
+        outcome = "retry"
+        async with self._sessions() as session, session.begin():
+            run = await session.get(DigestRun, claim.run_id, with_for_update=True)
+            assert run is not None
+            run.status, run.error = "failed", reason
+            row = await session.get(GuildSettings, claim.guild_id, with_for_update=True)
+            if row is not None and row.claimed_by == self.worker:
+                row.claimed_by = row.claimed_until = None
+                row.last_failure, row.last_failure_at = reason, now
+                if counts:
+                    row.consecutive_failures += 1
+                if row.consecutive_failures >= PAUSE_AFTER:
+                    row.paused_reason = (
+                        f"Posting failed {row.consecutive_failures} times in a row: {reason}."
+                    )
+                    outcome = "paused"
+                # 403/404 wait longer each time; a Discord hiccup is retried in 2 minutes.
+                delay = 10 * row.consecutive_failures if counts else 2
+                row.next_run_at = now + dt.timedelta(minutes=delay)
+        log.warning(
+            "Digest for server %s on %s failed (%s): %s",
+            claim.guild_id,
+            claim.local_date,
+            outcome,
+            reason,
+        )
+        metrics.DIGESTS.labels(outcome).inc()
+        return outcome
+
+
+def _status(row: GuildSettings) -> DigestStatus:
+    return DigestStatus(
+        guild_id=row.guild_id,
+        enabled=row.enabled,
+        channel_id=row.channel_id,
+        post_time=row.post_time,
+        timezone=row.timezone,
+        post_when_empty=row.post_when_empty,
+        next_run_at=row.next_run_at,
+        last_posted_at=row.last_posted_at,
+        last_failure=row.last_failure,
+        last_failure_at=row.last_failure_at,
+        paused_reason=row.paused_reason,
+    )

@@ -1,0 +1,118 @@
+"""/releases, GET /api/artists and /api/releases, and ingestion in /health, through the sandbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from multidict import CIMultiDict
+from sqlalchemy import update
+
+from bot.releases import ReleaseService
+from db.models import Release
+from sandbox.harness import Sandbox
+
+
+async def _get(sandbox: Sandbox, path: str, **headers: str) -> tuple[int, Any, CIMultiDict[str]]:
+    async with sandbox.http.get(sandbox.settings.public_url + path, headers=headers) as response:
+        body = await response.json() if response.status != 304 else None
+        return response.status, body, response.headers.copy()
+
+
+async def test_releases_on_an_empty_copy_says_so_and_when_it_fills(sandbox: Sandbox) -> None:
+    user = await sandbox.user("alice")
+    reply = await sandbox.slash(user, "releases")
+    assert reply.ephemeral
+    assert "No new releases are stored yet" in reply.text and "every 6 h" in reply.text
+
+
+async def test_releases_groups_the_artists_of_the_latest_releases_without_calling_spotify(
+    sandbox: Sandbox,
+) -> None:
+    assert (await sandbox.services.releases.ingest()).status == "ok"
+    latest = await sandbox.services.releases.latest_by_artist(limit=30, days=14)
+    await sandbox.spotify.clear_requests()
+    user = await sandbox.user("alice")
+
+    reply = await sandbox.slash(user, "releases", {"limit": 30})
+
+    assert await sandbox.spotify.requests(path="^/v1/") == []
+    embed = reply.embeds[0]
+    assert embed["title"] == "New releases of the last 14 days"
+    assert f"{len(latest)} artists behind the 30 latest releases" in embed["description"]
+    assert [field["name"] for field in embed["fields"]] == [a.name for a in latest[:5]]
+    first = latest[0].latest_release
+    assert f"[{first.name}]({first.url})" in embed["fields"][0]["value"]
+    assert embed["footer"]["text"] == f"Page 1 of {-(-len(latest) // 5)}"
+
+    page_two = await sandbox.click(user, str(reply.button("›")["custom_id"]), reply.message_id)
+    assert [f["name"] for f in page_two.embeds[0]["fields"]] == [a.name for a in latest[5:10]]
+
+
+async def test_releases_with_a_narrow_window_says_nothing_came_out(sandbox: Sandbox) -> None:
+    await sandbox.services.releases.ingest()
+    async with sandbox.services.sessions() as session:
+        await session.execute(update(Release).values(release_date=Release.release_date - 400))
+        await session.commit()
+    reply = await sandbox.slash(await sandbox.user("alice"), "releases", {"days": 7})
+    assert "Nothing in Encore's copy was released in the last 7 days" in reply.text
+
+
+async def test_api_artists_serves_json_with_etag_and_rejects_a_bad_limit(
+    sandbox: Sandbox,
+) -> None:
+    await sandbox.services.releases.ingest()
+
+    status, body, headers = await _get(sandbox, "/api/artists?release_limit=5")
+
+    assert status == 200 and headers["Content-Type"].startswith("application/json")
+    assert headers["Cache-Control"] == "public, max-age=300"
+    assert body["count"] == len(body["items"]) >= 1
+    artist = body["items"][0]
+    assert set(artist) == {"id", "name", "url", "releases", "latest_release"}
+    assert set(artist["latest_release"]) == {"id", "name", "type", "release_date", "url", "image"}
+    assert artist["latest_release"] == artist["releases"][0]
+    listed = {r["id"] for item in body["items"] for r in item["releases"]}
+    _, newest, _ = await _get(sandbox, "/api/releases?limit=5")
+    assert newest["count"] == 5 and {r["id"] for r in newest["items"]} <= listed
+
+    again, nothing, same = await _get(
+        sandbox, "/api/artists?release_limit=5", **{"If-None-Match": headers["ETag"]}
+    )
+    assert (again, nothing, same["ETag"]) == (304, None, headers["ETag"])
+    other, _, _ = await _get(
+        sandbox, "/api/artists?release_limit=6", **{"If-None-Match": headers["ETag"]}
+    )
+    assert other == 200
+
+    for bad in ("0", "101", "many"):
+        status, body, headers = await _get(sandbox, f"/api/artists?release_limit={bad}")
+        assert status == 400 and "release_limit" in body["error"]
+        assert headers.get("Cache-Control") != "public, max-age=300"
+
+
+async def test_a_failed_ingestion_is_visible_in_health_until_one_succeeds(
+    sandbox: Sandbox,
+) -> None:
+    services = sandbox.services
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    releases = ReleaseService(
+        services.sessions, services.spotify, services.clock, status=services.status, sleep=no_wait
+    )
+    await sandbox.spotify.add_fault("^/v1/browse/new-releases$", status=503, times=10)
+
+    assert (await releases.ingest()).status == "failed"
+    _, health, _ = await _get(sandbox, "/health")
+
+    assert health["ingestion"]["status"] == "failed"
+    assert "not answering" in health["ingestion"]["error"]
+    assert health["last_release_ingestion"] is None
+
+    await sandbox.spotify.clear_faults()
+    assert (await releases.ingest()).status == "ok"
+    _, health, _ = await _get(sandbox, "/health")
+    assert health["ingestion"]["status"] == "ok" and "error" not in health["ingestion"]
+    assert health["last_release_ingestion"]["source"] == "new-releases"
+    assert health["last_release_ingestion"]["releases"] > 0
