@@ -21,6 +21,7 @@ from bot.outbox import Outbox
 from bot.playlists import PlaylistService
 from bot.releases import ReleaseService
 from bot.search import SearchService
+from bot.shuffle import ShuffleService
 from bot.spotify import SpotifyAccounts, SpotifyGateway
 from bot.tokens import TokenCipher, TokenStore
 from db.engine import SessionFactory, create_engine, session_factory, start_embedded_postgres
@@ -66,6 +67,7 @@ class Services:
     playlists: PlaylistService
     search: SearchService
     likes: LikeService
+    shuffle: ShuffleService
     releases: ReleaseService
     digests: DigestService
     status: dict[str, object] = field(default_factory=dict)  # in-process facts for /health
@@ -119,6 +121,7 @@ class Services:
             playlists=playlists,
             search=search,
             likes=LikeService(sessions, spotify, clock),
+            shuffle=ShuffleService(sessions, spotify, playlists, clock),
             releases=releases,
             digests=DigestService(sessions, releases, clock, status=status),
             status=status,
