@@ -51,8 +51,8 @@ def page_buttons(page: SearchPage) -> list[discord.ui.Item[Any]]:
     return laid_out
 
 
-def _result_line(number: int, result: SearchResult) -> str:
-    title = f"`{number:>4}` **{linked(result.name, result.url)}**"
+def _result_line(number: int, result: SearchResult, width: int) -> str:
+    title = f"`{number:>{width}}` **{linked(result.name, result.url)}**"
     if isinstance(result, Track):
         album = f" · *{shown(result.album, 60)}*" if result.album else ""
         return f"{title} · {shown(result.artist_names, 60)}{album}"
@@ -70,8 +70,9 @@ def results_embed(page: SearchPage) -> discord.Embed:
     if page.page_count * PAGE_SIZE < page.total:
         summary += f" (Spotify shows the first {page.page_count * PAGE_SIZE:,})"
     lines = [summary, ""]
+    width = len(str(last))  # numbers aligned in a monospace column
     lines += [
-        _result_line(page.first_position + index, result)
+        _result_line(page.first_position + index, result, width)
         for index, result in enumerate(page.results)
     ]
     return discord.Embed(

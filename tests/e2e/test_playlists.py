@@ -342,3 +342,29 @@ async def test_names_with_mentions_and_markdown_ping_nobody_and_show_as_typed(
         assert r"\*\*FREE\*\*" in reply.text
     link_text = "@\u200beveryone " + r"\*\*FREE\*\* \[nitro\](https://x.y) <@&1>"
     assert f"**[{link_text}](https://open.spotify.com/playlist/" in listing.text
+
+
+async def test_two_commands_at_once_share_one_round_of_spotify_calls(sandbox: Sandbox) -> None:
+    user = await linked(sandbox, "p237")
+
+    first, second = await asyncio.gather(
+        sandbox.slash(user, "playlists"),
+        sandbox.autocomplete(user, "playlist", "name", {"name": "#23"}),
+    )
+
+    assert footer(first) == "Page 1 of 24"
+    names = [choice["name"] for choice in second.choices]
+    assert len(names) == 9 and all("#23" in name for name in names)  # #23, #230 ... #237
+    assert len(await calls(sandbox)) == 5
+
+
+async def test_after_unlink_the_cached_playlists_are_not_shown(sandbox: Sandbox) -> None:
+    alice = await linked(sandbox, "alice", "alice")
+    await sandbox.slash(alice, "playlists")
+
+    await sandbox.slash(alice, "unlink")
+    reply = await sandbox.slash(alice, "playlists")
+    suggestions = await sandbox.autocomplete(alice, "playlist", "name", {"name": ""})
+
+    assert "/link" in reply.text and "Your 12 playlists" not in reply.text
+    assert suggestions.choices == []

@@ -16,7 +16,7 @@ async def searches(sandbox: Sandbox) -> list[dict[str, Any]]:
 
 def positions(reply: Reply) -> list[int]:
     lines = reply.embeds[0]["description"].splitlines()
-    return [int(line[1:5]) for line in lines if line.startswith("`")]
+    return [int(line.split("`")[1]) for line in lines if line.startswith("`")]
 
 
 def open_links(reply: Reply) -> list[dict[str, Any]]:
