@@ -798,10 +798,13 @@ def _empty_message(name: str, source: str) -> str:
 
 
 def _choice_label(playlist: PlaylistSummary, me: str | None) -> str:
-    count = f"{playlist.total} track{'s' if playlist.total != 1 else ''}"
-    label = f"{playlist.name} ({count})"
+    """As /playlist labels them ("Road Trip · 37 tracks"), plus the owner when it is not
+    the user: Spotify will not let us read someone else's playlist unless it is shared."""
+    details = [f"{playlist.total:,} track{'s' if playlist.total != 1 else ''}"]
     if me is not None and playlist.owner_id != me:
-        label = f"{playlist.name} ({count}, by {playlist.owner_name})"
-    if len(label) > 100:
-        label = label[:99] + "…"
-    return label
+        details.append(f"by {playlist.owner_name[:30]}")
+    tail = " · " + " · ".join(details)
+    name = playlist.name
+    if len(name) + len(tail) > 100:  # Discord's limit for a choice's name
+        name = name[: 99 - len(tail)].rstrip() + "…"
+    return name + tail

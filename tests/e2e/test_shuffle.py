@@ -87,9 +87,9 @@ async def test_autocomplete_offers_liked_songs_and_playlists_from_one_spotify_ca
 
     names = [choice["name"] for choice in everything.choices]
     assert names[0] == "Liked songs" and everything.choices[0]["value"] == "liked"
-    assert "Road Trip (37 tracks)" in names
-    assert "Dave's Picks (80 tracks, by Dave)" in names  # someone else's: says whose
-    assert [choice["name"] for choice in narrowed.choices] == ["Road Trip (37 tracks)"]
+    assert "Road Trip · 37 tracks" in names
+    assert "Dave's Picks · 80 tracks · by Dave" in names  # someone else's: says whose
+    assert [choice["name"] for choice in narrowed.choices] == ["Road Trip · 37 tracks"]
     assert narrowed.choices[0]["value"] == await playlist_id(sandbox, "alice", "Road Trip")
     assert len(await sandbox.spotify.requests(path="^/v1/me/playlists")) == 1
 

@@ -1,0 +1,193 @@
+"""The stored shuffle queues on the real PostgreSQL: dealing, cycles and rebuilds."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from bot.clock import FrozenClock
+from bot.errors import NoActiveDevice, PremiumRequired
+from bot.music import ArtistRef, Track
+from bot.shuffle import NothingToShuffle, ShuffleQueues, SourceContents
+from db.engine import SessionFactory
+from db.models import ShuffleQueue
+
+USER = 4242
+PLAYLIST = "PlaylistPlaylistPlayli"
+
+
+def tracks(first: int, last: int, artists: int = 5) -> list[Track]:
+    """Tracks t<first>..t<last>, spread over a few artists."""
+    return [
+        Track(
+            id=f"t{i}",
+            name=f"Song {i}",
+            artists=(ArtistRef(f"a{i % artists}", f"Artist {i % artists}"),),
+        )
+        for i in range(first, last + 1)
+    ]
+
+
+def contents(version: str, listed: list[Track]) -> SourceContents:
+    return SourceContents(PLAYLIST, "Road Trip", version, listed)
+
+
+@pytest.fixture
+def queues(sessions: SessionFactory) -> ShuffleQueues:
+    return ShuffleQueues(sessions, FrozenClock(dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC)))
+
+
+async def stored(sessions: SessionFactory) -> ShuffleQueue | None:
+    async with sessions() as session:
+        return await session.scalar(
+            select(ShuffleQueue).where(ShuffleQueue.discord_user_id == USER)
+        )
+
+
+async def order_of(sessions: SessionFactory) -> list[str]:
+    row = await stored(sessions)
+    assert row is not None
+    return [track["id"] for track in row.tracks]
+
+
+async def test_a_new_queue_holds_every_track_once_at_position_zero_of_cycle_one(
+    queues: ShuffleQueues, sessions: SessionFactory
+) -> None:
+    listed = tracks(1, 20) + tracks(3, 4)  # a playlist may list a song twice
+
+    created = await queues.create(USER, contents("v1", listed))
+
+    assert created is not None and created.total == 20
+    row = await stored(sessions)
+    assert row is not None
+    assert (row.position, row.cycle, row.snapshot_id) == (0, 1, "v1")
+    assert sorted(await order_of(sessions)) == sorted(f"t{i}" for i in range(1, 21))
+    assert await queues.create(USER, contents("v1", listed)) is None  # one queue per source
+
+
+async def test_a_changed_playlist_keeps_the_played_prefix_and_reshuffles_the_rest(
+    queues: ShuffleQueues, sessions: SessionFactory
+) -> None:
+    created = await queues.create(USER, contents("v1", tracks(1, 20)))
+    assert created is not None
+    dealt = await queues.deal(created.id, 6)
+    assert dealt is not None
+    played = [queued.track.id for queued in dealt.tracks]
+    unplayed_kept = next(t for t in await order_of(sessions) if t not in played)
+    removed = {played[2], unplayed_kept}
+    now_listed = [t for t in tracks(1, 20) if t.id not in removed] + tracks(21, 24)
+
+    change = await queues.rebuild(created.id, contents("v2", now_listed))
+
+    assert change is not None
+    assert (change.added, change.removed, change.kept_played) == (4, 2, 5)
+    order = await order_of(sessions)
+    row = await stored(sessions)
+    assert row is not None and (row.position, row.cycle, row.snapshot_id) == (5, 1, "v2")
+    assert order[:5] == [t for t in played if t not in removed]
+    assert sorted(order[5:]) == sorted(
+        {t.id for t in now_listed} - set(played)
+    )  # new tracks in, removed out, nothing heard comes back this cycle
+    assert await queues.rebuild(created.id, contents("v2", now_listed)) is None  # done already
+
+
+async def test_a_change_early_in_a_later_cycle_keeps_the_fresh_start(
+    queues: ShuffleQueues, sessions: SessionFactory
+) -> None:
+    created = await queues.create(USER, contents("v1", tracks(1, 20)))
+    assert created is not None
+    cycle_one = []
+    for _ in range(2):
+        dealt = await queues.deal(created.id, 10)
+        assert dealt is not None
+        cycle_one += [queued.track.id for queued in dealt.tracks]
+    assert dealt.new_cycle == 2
+    await queues.deal(created.id, 1)
+
+    await queues.rebuild(created.id, contents("v2", tracks(1, 26)))
+
+    order = await order_of(sessions)
+    assert len(order) == 26
+    assert not set(cycle_one[-5:]) & set(order[:5])  # the last quarter stays away
+
+
+async def test_removing_everything_not_yet_heard_starts_the_next_cycle(
+    queues: ShuffleQueues, sessions: SessionFactory
+) -> None:
+    created = await queues.create(USER, contents("v1", tracks(1, 8)))
+    assert created is not None
+    dealt = await queues.deal(created.id, 3)
+    assert dealt is not None
+    heard = [queued.track for queued in dealt.tracks]
+
+    await queues.rebuild(created.id, contents("v2", heard))
+
+    row = await stored(sessions)
+    assert row is not None and (row.position, row.cycle) == (0, 2)
+    assert sorted(await order_of(sessions)) == sorted(t.id for t in heard)
+
+
+async def test_an_emptied_playlist_deletes_its_queue(
+    queues: ShuffleQueues, sessions: SessionFactory
+) -> None:
+    created = await queues.create(USER, contents("v1", tracks(1, 8)))
+    assert created is not None
+
+    with pytest.raises(NothingToShuffle, match="is empty now"):
+        await queues.rebuild(created.id, contents("v2", []))
+
+    assert await stored(sessions) is None
+
+
+async def test_deals_at_once_never_share_a_track(
+    queues: ShuffleQueues, sessions: SessionFactory
+) -> None:
+    created = await queues.create(USER, contents("v1", tracks(1, 30)))
+    assert created is not None
+
+    deals = await asyncio.gather(*(queues.deal(created.id, 2) for _ in range(10)))
+
+    ids = [queued.track.id for dealt in deals if dealt for queued in dealt.tracks]
+    assert len(ids) == 20 and len(set(ids)) == 20
+    row = await stored(sessions)
+    assert row is not None and row.position == 20
+
+
+async def test_a_send_that_fails_first_moves_nothing(
+    queues: ShuffleQueues, sessions: SessionFactory
+) -> None:
+    created = await queues.create(USER, contents("v1", tracks(1, 8)))
+    assert created is not None
+
+    async def refuse(track: Track) -> None:
+        raise PremiumRequired
+
+    with pytest.raises(PremiumRequired):
+        await queues.deal(created.id, 3, refuse)
+
+    row = await stored(sessions)
+    assert row is not None and (row.position, row.cycle) == (0, 1)
+
+
+async def test_a_send_that_fails_halfway_moves_past_what_was_taken(
+    queues: ShuffleQueues, sessions: SessionFactory
+) -> None:
+    created = await queues.create(USER, contents("v1", tracks(1, 8)))
+    assert created is not None
+    taken: list[str] = []
+
+    async def device_lost_after_two(track: Track) -> None:
+        if len(taken) == 2:
+            raise NoActiveDevice
+        taken.append(track.id)
+
+    dealt = await queues.deal(created.id, 5, device_lost_after_two)
+
+    assert dealt is not None
+    assert [queued.track.id for queued in dealt.tracks] == taken == (await order_of(sessions))[:2]
+    assert isinstance(dealt.stopped_by, NoActiveDevice)
+    row = await stored(sessions)
+    assert row is not None and row.position == 2
