@@ -129,8 +129,8 @@ class Likes(commands.Cog):
         await self.likes.set_public(interaction.user.id, visibility == "public")
         if visibility == "public":
             text = (
-                "Your likes are public now: other members can see them with "
-                f"`/likes member:` {interaction.user.mention}."
+                "Your likes are public now: other members can see them by choosing you in "
+                "`/likes member:`."
             )
         else:
             text = "Your likes are private now: only you can see them."

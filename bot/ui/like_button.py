@@ -25,10 +25,10 @@ TEMPLATE = r"encore:like:(?P<kind>track|album):(?P<id>[A-Za-z0-9]{1,64})"
 class LikeButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
     """❤ Like: likes the track (or a release's first track) for the person who pressed it."""
 
-    def __init__(self, item_id: str, *, kind: str = "track") -> None:
+    def __init__(self, item_id: str, *, kind: str = "track", label: str = "Like") -> None:
         super().__init__(
             discord.ui.Button(
-                label="Like",
+                label=label[:80],
                 emoji="❤️",
                 style=discord.ButtonStyle.secondary,
                 custom_id=f"encore:like:{kind}:{item_id}",
@@ -64,9 +64,12 @@ class LikeButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLA
             await report_error(interaction, error)
 
 
-def like_button(track_id: str, *, kind: str = "track") -> discord.ui.Item[Any]:
-    """A like button for any view that shows a track (`kind="album"` for a release)."""
-    return LikeButton(track_id, kind=kind)
+def like_button(track_id: str, *, kind: str = "track", label: str = "Like") -> discord.ui.Item[Any]:
+    """A like button for any view that shows a track (`kind="album"` for a release).
+
+    `label` tells buttons apart when a message shows several tracks ("3. Like").
+    """
+    return LikeButton(track_id, kind=kind, label=label)
 
 
 def track_title(track: Track) -> str:
@@ -82,13 +85,13 @@ def like_message(result: LikeResult) -> str:
     if result.searched_for:
         title += f" (the top match for “{escape_markdown(result.searched_for[:80])}”)"
     if result.already_liked:
+        if result.saved_just_now:
+            return f"{title} is already in your likes; it is saved to your Spotify library now."
         lead = f"{title} is already in your likes. "
-        if result.saved_to_spotify and not result.saved_just_now:
-            return lead.strip()
+    elif result.saved_just_now:
+        return f"Liked {title} and saved it to your Spotify library."
     else:
         lead = f"Liked {title}. "
-    if result.saved_just_now:
-        return lead + "It is saved in your Spotify library now."
     if result.saved_to_spotify:
         return lead.strip()
     if result.scope_missing:

@@ -114,7 +114,7 @@ async def test_like_without_a_track_likes_what_is_playing_and_saves_it_to_spotif
     reply = await sandbox.slash(alice, "like")
 
     assert reply.ephemeral
-    assert reply.text.startswith("Liked ") and "saved in your Spotify library" in reply.text
+    assert reply.text.startswith("Liked ") and "saved it to your Spotify library" in reply.text
     [like] = await likes_of(sandbox, alice)
     assert like.track_id == now_playing and like.saved_to_spotify
     assert like.track_name and like.artist_names and like.album_name and like.url
@@ -225,7 +225,8 @@ async def test_a_like_made_without_permission_is_saved_once_it_is_granted(
         )
     again = await sandbox.slash(alice, "like", {"track": track})
 
-    assert "already in your likes" in again.text and "saved in your Spotify library" in again.text
+    assert "already in your likes" in again.text
+    assert "saved to your Spotify library now" in again.text
     assert track in await sandbox.spotify.library("alice")
     [like] = await likes_of(sandbox, alice)
     assert like.saved_to_spotify
@@ -571,3 +572,16 @@ async def test_forget_me_deletes_the_users_likes_and_preferences_and_nobody_else
     async with sandbox.services.sessions() as session:
         assert await session.get(UserPreferences, alice) is None
         assert await session.get(UserPreferences, bob) is not None
+
+
+async def test_search_results_carry_a_like_button_for_each_track(sandbox: Sandbox) -> None:
+    bob = await linked(sandbox, "bob")
+    results = await sandbox.slash(bob, "search", {"query": "moon"})
+    first = results.button("1. Like")
+
+    pressed = await sandbox.click(bob, str(first["custom_id"]), results.message_id)
+
+    track_id = str(first["custom_id"]).rsplit(":", 1)[-1]
+    assert pressed.ephemeral and pressed.text.startswith("Liked ")
+    assert [like.track_id for like in await likes_of(sandbox, bob)] == [track_id]
+    assert len([b for b in results.buttons if b.get("label", "").endswith(". Like")]) == 10
