@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import discord
 from sqlalchemy import func, select, update
 
+from bot.digests import DiscordPoster
 from bot.likes import ImportProgress
 from bot.ui.like_button import like_button
 from db.models import Like, SpotifyLink, UserPreferences
@@ -585,3 +586,24 @@ async def test_search_results_carry_a_like_button_for_each_track(sandbox: Sandbo
     assert pressed.ephemeral and pressed.text.startswith("Liked ")
     assert [like.track_id for like in await likes_of(sandbox, bob)] == [track_id]
     assert len([b for b in results.buttons if b.get("label", "").endswith(". Like")]) == 10
+
+
+async def test_a_digest_post_carries_like_buttons_that_like_a_releases_first_track(
+    sandbox: Sandbox,
+) -> None:
+    bob = await linked(sandbox, "bob")
+    await sandbox.services.releases.ingest()
+    [newest] = await sandbox.services.releases.recent(limit=1)
+    digest = await sandbox.services.digests.build(newest.release_date, "UTC")
+    message_id = await DiscordPoster(sandbox.bot, per_second=50).post(sandbox.channel_id, digest)
+    post = await sandbox.message(message_id)
+    buttons = [b for row in post["components"] for b in row["components"]]
+    assert 0 < len(buttons) <= 10
+    assert all(str(b["custom_id"]).startswith("encore:like:album:") for b in buttons)
+
+    pressed = await sandbox.click(bob, str(buttons[0]["custom_id"]), message_id)
+
+    assert pressed.ephemeral and "the first track of" in pressed.text
+    assert buttons[0]["label"] in pressed.text
+    [like] = await likes_of(sandbox, bob)
+    assert like.track_id in await sandbox.spotify.library("bob")
