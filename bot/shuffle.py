@@ -1,11 +1,5 @@
 """Smart shuffle queues: one stored order per user and source (a playlist or liked songs),
-dealt a few tracks at a time, reshuffled each cycle and rebuilt when the playlist changes.
-
-The order itself is stored (never a seed): Python only promises `random()` sequences across
-versions. Change checks: on `/shuffle start` (and resume) always; on next, peek and play
-at most every `CHANGE_CHECK_INTERVAL` per queue and process, and then one cheap call
-(the playlist's `snapshot_id`, or the newest liked song and the count).
-"""
+dealt a few tracks at a time, reshuffled each cycle and rebuilt when the playlist changes."""
 
 from __future__ import annotations
 
@@ -49,6 +43,10 @@ log = logging.getLogger(__name__)
 LIKED = "liked"  # the `source` of a liked-songs queue; any other source is a playlist id
 LIKED_NAME = "Liked songs"
 FRESH_FRACTION = 0.25  # a new cycle opens without the previous cycle's last quarter
+# Has the source changed on Spotify? Asked on every /shuffle start (and resume), and on
+# next, peek and play at most this often per queue and process: one cheap call (the
+# playlist's `snapshot_id`, or the liked-songs count and newest song), a full read only
+# when it changed.
 CHANGE_CHECK_INTERVAL = dt.timedelta(minutes=5)
 MAX_DEAL = 10  # tracks per /shuffle next or play: one link button each fits a message
 SPOTIFY_PAGE = 50  # the most /playlists/{id}/items and /me/tracks give per call
@@ -289,7 +287,11 @@ SendTrack = Callable[[Track], Awaitable[None]]
 
 class ShuffleQueues:
     """The stored queues: created, dealt from, rebuilt and deleted in PostgreSQL. Knows
-    nothing of Spotify; every change to one queue happens under its row lock."""
+    nothing of Spotify; every change to one queue happens under its row lock.
+
+    The order itself is stored, never a seed: Python only promises `random()` sequences
+    across versions, and a playlist's order must survive upgrades.
+    """
 
     def __init__(
         self,

@@ -18,12 +18,18 @@ from bot.ui.names import linked, shown
 SPOTIFY_TRACK_URL = "https://open.spotify.com/track/{}"
 
 
+def _tracks(count: int, kind: str = "") -> str:
+    """ "1 track", "5 new tracks": a count in words."""
+    noun = "track" if count == 1 else "tracks"
+    return f"{count:,} {kind} {noun}" if kind else f"{count:,} {noun}"
+
+
 def _source(progress: QueueProgress) -> str:
     return "your liked songs" if progress.is_liked_songs else f"**{shown(progress.source_name)}**"
 
 
 def _where(progress: QueueProgress) -> str:
-    return f"track {progress.next_number} of {progress.total} (cycle {progress.cycle})"
+    return f"track {progress.next_number:,} of {progress.total:,} (cycle {progress.cycle})"
 
 
 def _line(queued: QueuedTrack) -> str:
@@ -91,7 +97,7 @@ def _started_message(started: StartedQueue) -> str:
     progress = started.progress
     if not started.resumed:
         return (
-            f"Shuffled {_source(progress)}: {progress.total} tracks in a smart order (artists "
+            f"Shuffled {_source(progress)}: {_tracks(progress.total)} in a smart order (artists "
             "spread out). `/shuffle next` shows the next tracks, `/shuffle play` adds them to "
             "your Spotify queue."
         )
@@ -100,16 +106,21 @@ def _started_message(started: StartedQueue) -> str:
     if change is not None:
         what = []
         if change.added:
-            what.append(f"{change.added} new track{'s' if change.added != 1 else ''} mixed in")
+            what.append(f"{_tracks(change.added, 'new')} mixed in")
         if change.removed:
-            what.append(
-                f"{change.removed} removed track{'s' if change.removed != 1 else ''} dropped"
-            )
+            what.append(f"{_tracks(change.removed, 'removed')} dropped")
+        heard = change.kept_played
+        kept = (
+            f" The {_tracks(heard)} you already heard this cycle "
+            f"{'stays' if heard == 1 else 'stay'} played; the rest was shuffled again."
+            if heard
+            else " It was shuffled again."
+        )
         lines.append(
             "It changed on Spotify since the queue was made: "
             + (", ".join(what) or "its order changed")
-            + f". The {change.kept_played} track{'s' if change.kept_played != 1 else ''} you "
-            "already heard this cycle stay played; the rest was shuffled again."
+            + "."
+            + kept
         )
     if started.unchecked:
         lines.append("(Spotify did not answer, so changes to the playlist were not checked.)")
@@ -176,7 +187,7 @@ class Shuffle(
         await interaction.response.defer(ephemeral=True, thinking=True)
         dealt = await self.shuffle.play(interaction.user.id, count)
         added = len(dealt.tracks)
-        title = f"Added {added} track{'s' if added != 1 else ''} to your Spotify queue"
+        title = f"Added {_tracks(added)} to your Spotify queue"
         embed = _dealt_embed(dealt, title)
         if dealt.stopped_by is not None:
             embed.add_field(
@@ -191,9 +202,9 @@ class Shuffle(
         current, others = await self.shuffle.status(interaction.user.id)
         embed = discord.Embed(title="Your shuffle", colour=ACCENT)
         embed.add_field(name="Source", value=_source(current))
-        embed.add_field(name="Played", value=f"{current.position} of {current.total}")
+        embed.add_field(name="Played", value=f"{current.position:,} of {current.total:,}")
         embed.add_field(name="Cycle", value=str(current.cycle))
-        embed.add_field(name="Next", value=f"track {current.next_number}")
+        embed.add_field(name="Next", value=f"track {current.next_number:,}")
         if others:
             kept = "\n".join(f"{_source(other)}: {_where(other)}" for other in others[:10])
             embed.add_field(
@@ -206,7 +217,7 @@ class Shuffle(
         stopped, current = await self.shuffle.stop(interaction.user.id)
         text = (
             f"Stopped shuffling {_source(stopped)} and deleted its queue (you had heard "
-            f"{stopped.position} of {stopped.total} tracks in cycle {stopped.cycle})."
+            f"{stopped.position:,} of {stopped.total:,} tracks in cycle {stopped.cycle})."
         )
         if current is not None:
             text += f" `/shuffle next` now continues {_source(current)} at {_where(current)}."

@@ -495,6 +495,30 @@ async def test_liked_songs_can_be_shuffled(sandbox: Sandbox) -> None:
     assert len(await sandbox.spotify.requests(path="^/v1/me/tracks")) >= 6
 
 
+async def test_liked_songs_changed_on_spotify_are_picked_up_on_resume(sandbox: Sandbox) -> None:
+    alice = await linked(sandbox, "alice")
+    await sandbox.slash(alice, "shuffle start", {"source": "liked"})
+    played, _ = await next_tracks(sandbox, alice, 4)
+    library = await sandbox.spotify.library("alice")
+    catalog = await sandbox.spotify.catalog()
+    new = next(t for t in catalog["sample_tracks"] if t not in library)
+    await sandbox.services.spotify.as_user(
+        alice,
+        lambda sp: (
+            sp.current_user_saved_tracks_add([new]),
+            sp.current_user_saved_tracks_delete([played[0]]),
+        ),
+    )
+
+    reply = await sandbox.slash(alice, "shuffle start", {"source": "liked"})
+
+    assert "1 new track mixed in, 1 removed track dropped" in reply.text
+    assert "Resuming your liked songs at track 4 of 300" in reply.text
+    queue = await the_queue(sandbox, alice)
+    assert [t["id"] for t in queue.tracks[:3]] == played[1:]
+    assert new in [t["id"] for t in queue.tracks[3:]]
+
+
 async def test_commands_need_a_linked_account(sandbox: Sandbox) -> None:
     carol = await sandbox.user("carol")
 
