@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 MARKER = "Encore daily digest"
 DEFAULT_TIME = dt.time(9, 0)
 PAUSE_AFTER = 3  # consecutive 403/404 answers before a server's digest is paused
+SENDERS = 20  # posts in flight per worker; the pacer keeps them under the global limit
 UTC = dt.UTC
 
 
@@ -467,19 +468,33 @@ class DigestService:
         if self.poster is None:
             return report
         built: dict[tuple[dt.date, str], Digest] = {}
-        while True:
-            selected, claims = await self._claim_batch(now or self._clock.now())
-            outcomes = await asyncio.gather(
-                *(self.deliver(c, now=now, built=built) for c in claims), return_exceptions=True
-            )
-            for claim, outcome in zip(claims, outcomes, strict=True):
-                if isinstance(outcome, BaseException):
+        # A pipeline: the next batch is claimed while this one is posted, so the pacer,
+        # not the database round trips between batches, sets the pace of a large fan-out.
+        queue: asyncio.Queue[DigestClaim | None] = asyncio.Queue(maxsize=self._batch_size)
+
+        async def claim() -> None:
+            try:
+                while True:
+                    selected, claims = await self._claim_batch(now or self._clock.now())
+                    for due in claims:
+                        await queue.put(due)
+                    if selected < self._batch_size:
+                        return
+            finally:
+                for _ in range(SENDERS):
+                    await queue.put(None)
+
+        async def send() -> None:
+            while (due := await queue.get()) is not None:
+                try:
+                    outcome = await self.deliver(due, now=now, built=built)
+                except Exception:
                     # The lease runs out and a later tick recovers the run (looking first).
-                    log.error("Digest for server %s failed", claim.guild_id, exc_info=outcome)
+                    log.exception("Digest for server %s failed", due.guild_id)
                     outcome = "error"
                 report.outcomes[outcome] += 1
-            if selected < self._batch_size:
-                break
+
+        await asyncio.gather(claim(), *(send() for _ in range(SENDERS)))
         if report.outcomes:
             self._status["digests"] = {
                 "last_tick": (now or self._clock.now()).isoformat(),
