@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import metrics
+from bot import metrics, options
 from bot.discord_setup import NO_MENTIONS
 from bot.errors import EncoreError
 from bot.outbox import Undeliverable
@@ -88,6 +88,17 @@ def _describe(interaction: discord.Interaction[Any]) -> str:
 
 
 class EncoreTree(app_commands.CommandTree["EncoreBot"]):
+    async def interaction_check(self, interaction: discord.Interaction[EncoreBot]) -> bool:
+        if interaction.type is not discord.InteractionType.application_command:
+            return True
+        data: dict[str, Any] = dict(interaction.data or {})
+        message = options.check(self, data, interaction.guild_id)
+        if message is None:
+            return True
+        metrics.COMMANDS.labels(str(data.get("name", "?")), "bad_option").inc()
+        await reply(interaction, message)
+        return False
+
     async def on_error(
         self, interaction: discord.Interaction[EncoreBot], error: app_commands.AppCommandError
     ) -> None:
@@ -103,10 +114,10 @@ class EncoreBot(commands.AutoShardedBot):
         shard_count: int | None = None,
         cogs: Sequence[str] | None = None,
         deliver_outbox: bool = True,
-        **options: Any,
+        **discord_options: Any,
     ) -> None:
         if shard_ids is not None:
-            options["shard_ids"] = list(shard_ids)
+            discord_options["shard_ids"] = list(shard_ids)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents(),
@@ -114,7 +125,7 @@ class EncoreBot(commands.AutoShardedBot):
             help_command=None,
             tree_cls=EncoreTree,
             shard_count=shard_count,
-            **options,
+            **discord_options,
         )
         self.services = services
         self._cogs = all_cogs() if cogs is None else cogs
