@@ -89,14 +89,12 @@ def check(
     if command is None:
         return None
     given = {str(option.get("name")) for option in options}
-    for parameter in command.parameters:
-        if parameter.required and parameter.name not in given:
-            return f"`{parameter.display_name}` is required."
+    for declared in command.parameters:
+        if declared.required and declared.name not in given:
+            return f"`{declared.display_name}` is required."
     for option in options:
         parameter = command.get_parameter(str(option.get("name")))
-        if parameter is None:
-            continue
-        why = problem(parameter, option.get("value"))
-        if why is not None:
+        why = None if parameter is None else problem(parameter, option.get("value"))
+        if parameter is not None and why is not None:
             return f"The value you gave for `{parameter.display_name}` {why}."
     return None
