@@ -162,6 +162,7 @@ class PlaylistService:
     def forget(self, discord_user_id: int) -> None:
         """Drop the cached list (after /unlink, so nothing is shown from the old account)."""
         self._cache.pop(discord_user_id, None)
+        self._filling.pop(discord_user_id, None)  # a fill under way will not be cached
 
     def _fresh(self, discord_user_id: int) -> tuple[PlaylistSummary, ...] | None:
         cached = self._cache.get(discord_user_id)
@@ -180,9 +181,13 @@ class PlaylistService:
     def _filled(
         self, discord_user_id: int, task: asyncio.Task[tuple[PlaylistSummary, ...]]
     ) -> None:
-        self._filling.pop(discord_user_id, None)
-        if task.cancelled() or task.exception() is not None:
-            return  # retrieved here, so an abandoned autocomplete fill never logs a warning
+        # The exception is retrieved here, so an abandoned autocomplete fill logs no warning.
+        failed = task.cancelled() or task.exception() is not None
+        if self._filling.get(discord_user_id) is not task:
+            return  # forgotten while under way: the list may be the old account's
+        del self._filling[discord_user_id]
+        if failed:
+            return
         now = self._clock.now()
         # Expired lists are dropped as new ones arrive, so the cache holds active users only.
         for user, entry in list(self._cache.items()):

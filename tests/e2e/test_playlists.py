@@ -368,3 +368,21 @@ async def test_after_unlink_the_cached_playlists_are_not_shown(sandbox: Sandbox)
 
     assert "/link" in reply.text and "Your 12 playlists" not in reply.text
     assert suggestions.choices == []
+
+
+async def test_a_slow_spotify_leaves_autocomplete_empty_in_time_and_the_fill_finishes_later(
+    sandbox: Sandbox,
+) -> None:
+    alice = await linked(sandbox, "alice", "alice")
+    await sandbox.spotify.add_fault(path=LIST_CALLS, delay=2.5, times=1)
+
+    slow = await sandbox.autocomplete(alice, "playlist", "name", {"name": "road"})
+
+    assert slow.kind == 8 and slow.choices == [] and not slow.late
+    deadline = time.monotonic() + 10
+    later = slow
+    while not later.choices and time.monotonic() < deadline:
+        # Each keystroke joins the fill under way (or reads its result), never starts one.
+        later = await sandbox.autocomplete(alice, "playlist", "name", {"name": "road"})
+    assert [c["name"] for c in later.choices] == ["Road Trip · 37 tracks"]
+    assert len(await calls(sandbox)) == 1
