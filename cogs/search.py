@@ -18,6 +18,7 @@ from bot.ui.paginator import Paginator
 
 KIND_NAMES = {"track": "tracks", "album": "albums", "artist": "artists"}
 BUTTONS_PER_ROW = 5
+BUTTONS_TIMEOUT = 300.0  # seconds of inactivity before the page buttons stop
 
 
 def result_buttons(number: int, result: SearchResult) -> list[discord.ui.Item[Any]]:
@@ -122,7 +123,11 @@ class Search(commands.Cog):
             return
         results = SearchResults(self.search_service, first)
         paginator = Paginator(
-            interaction.user.id, first.page_count, results.render, extra_rows=results.buttons
+            interaction.user.id,
+            first.page_count,
+            results.render,
+            extra_rows=results.buttons,
+            timeout=BUTTONS_TIMEOUT,
         )
         await paginator.start(interaction)
 

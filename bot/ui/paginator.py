@@ -120,12 +120,18 @@ class Paginator(discord.ui.View):
         self._embed.set_footer(
             text=f"Page {self.page + 1} of {self.page_count} · buttons expired, run the command again"
         )
-        # Link buttons need no bot behind them: they stay, the others go.
-        links = [item for item in self.children if isinstance(item, discord.ui.Button) and item.url]
+        # Link buttons need no bot behind them and dynamic items (like buttons) are routed
+        # by their custom id: they stay. Only the page buttons go.
+        lasting = [
+            item
+            for item in self.children
+            if isinstance(item, discord.ui.DynamicItem)
+            or (isinstance(item, discord.ui.Button) and item.url)
+        ]
         remaining: discord.ui.View | None = None
-        if links:
+        if lasting:
             remaining = discord.ui.View(timeout=None)
-            for item in links:
+            for item in lasting:
                 remaining.add_item(item)
         try:
             await self._interaction.edit_original_response(embed=self._embed, view=remaining)

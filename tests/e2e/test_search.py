@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
+import time
 from typing import Any
 
-from sandbox.harness import Reply, Sandbox
+import pytest
+
+from sandbox.harness import Reply, Sandbox, render
 from tests.e2e.clicks import press
 
 SEARCH = r"^/v1/search"
@@ -139,3 +144,25 @@ async def test_a_query_with_mentions_and_markdown_pings_nobody(sandbox: Sandbox)
     assert reply.message is not None
     assert reply.message["allowed_mentions"] == {"parse": []}
     assert "@\u200beveryone" in reply.text and r"\*\*loud\*\*" in reply.text
+
+
+async def test_when_the_page_buttons_expire_the_links_and_likes_stay(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.modules["cogs.search"], "BUTTONS_TIMEOUT", 0.5)
+    carol = await sandbox.user("carol")
+    reply = await sandbox.slash(carol, "search", {"query": "ocean"})
+
+    deadline = time.monotonic() + 10
+    message = await sandbox.message(reply.message_id)
+    while "buttons expired" not in render(message) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)  # polling for the edit, not timing it
+        message = await sandbox.message(reply.message_id)
+
+    assert "buttons expired, run the command again" in render(message)
+    labels = [
+        component.get("label") for row in message["components"] for component in row["components"]
+    ]
+    assert labels == [f"{n}. Open in Spotify" for n in range(1, 11)] + [
+        f"{n}. Like" for n in range(1, 11)
+    ]
