@@ -4,8 +4,11 @@ twice in a row when that can be avoided, and keep recent tracks away from a new 
 from __future__ import annotations
 
 import random
+from bisect import bisect_left
 from collections.abc import Callable, Hashable, Sequence
-from itertools import pairwise
+from itertools import compress, pairwise, repeat, starmap
+from math import isqrt
+from operator import add
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -31,10 +34,10 @@ def smart_shuffle(items: Sequence[T], key: Callable[[T], Hashable], rng: random.
     possible in a row, and each artist's tracks sit close to evenly apart."""
     if len(items) < 2:
         return list(items)
-    artist_of, ids = _artist_ids(items, key)
-    by_key = _spreading_order(artist_of, len(ids), rng, set(), 0)
-    picks = _arrange(list(map(artist_of.__getitem__, by_key)), len(ids), -1, [], 0)
-    return list(map(items.__getitem__, map(by_key.__getitem__, picks)))
+    artist_of, total, _ = _artist_ids(items, key)
+    order = _spreading_order(artist_of, total, rng, None, 0)
+    picks = _arrange(list(map(artist_of.__getitem__, order)), order, total, -1, None, 0)
+    return list(map(items.__getitem__, picks))
 
 
 def next_cycle_order(
@@ -50,20 +53,21 @@ def next_cycle_order(
     n = len(items)
     if n < 2:
         return list(items)
-    artist_of, ids = _artist_ids(items, key)
-    n_artists = len(ids)
+    artist_of, total, ids = _artist_ids(items, key)
     prev_artist = ids.get(key(previous_order[-1]), -1) if previous_order else -1
     recent_tracks = set(
         previous_order[len(previous_order) - _window(len(previous_order), fresh_fraction) :]
     )
-    recent = {i for i, item in enumerate(items) if item in recent_tracks}
-    head = min(_window(n, fresh_fraction), n - len(recent))
-    by_key = _spreading_order(artist_of, n_artists, rng, recent if head else set(), head)
-    blocked = [i in recent for i in by_key]
-    picks = _arrange(
-        list(map(artist_of.__getitem__, by_key)), n_artists, prev_artist, blocked, head
-    )
-    return list(map(items.__getitem__, map(by_key.__getitem__, picks)))
+    recent = [item in recent_tracks for item in items]
+    head = min(_window(n, fresh_fraction), n - sum(recent))
+    if not head:
+        order = _spreading_order(artist_of, total, rng, None, 0)
+        blocked = None
+    else:
+        order = _spreading_order(artist_of, total, rng, recent, head)
+        blocked = list(map(recent.__getitem__, order))
+    arts = list(map(artist_of.__getitem__, order))
+    return list(map(items.__getitem__, _arrange(arts, order, total, prev_artist, blocked, head)))
 
 
 def adjacencies(order: Sequence[T], key: Callable[[T], Hashable]) -> int:
@@ -109,224 +113,300 @@ def _window(length: int, fraction: float) -> int:
 
 def _artist_ids(
     items: Sequence[T], key: Callable[[T], Hashable]
-) -> tuple[list[int], dict[Hashable, int]]:
-    """Each item's artist as a small int (first seen, first numbered), and the numbering."""
-    ids: dict[Hashable, int] = {}
-    artist_of = [ids.setdefault(key(item), len(ids)) for item in items]
-    return artist_of, ids
+) -> tuple[list[int], list[int], dict[Hashable, int]]:
+    """Each item's artist as a small int (first seen, first numbered), each artist's
+    track count, and the numbering. `key` is called once per item."""
+    keys = list(map(key, items))
+    distinct = dict.fromkeys(keys)
+    ids = dict(zip(distinct, range(len(distinct)), strict=True))
+    artist_of = list(map(ids.__getitem__, keys))
+    total = [0] * len(ids)
+    for artist in artist_of:
+        total[artist] += 1
+    return artist_of, total, ids
 
 
 def _spreading_order(
-    artist_of: list[int], n_artists: int, rng: random.Random, recent: set[int], head: int
+    artist_of: list[int],
+    total: list[int],
+    rng: random.Random,
+    recent: list[bool] | None,
+    head: int,
 ) -> list[int]:
     """Indices sorted by Spotify-2014 keys: an artist's `k` tracks take the slots
-    `(j + offset) / k` in a random order, so they land about `n/k` apart. Tracks in
-    `recent` leave the slots that fall in the first `head` of `n` positions to fresh ones.
+    `(j + offset) / k` in a random order, so they land about `n/k` apart; a single
+    track's key is uniform. With `recent`, no recent track keeps a key in the first
+    `head / n`: an artist's fresh tracks take its slots there, and recent single tracks
+    move later (see `_refill_start`) so that the start keeps about `head` keys.
 
     Spotify adds a jitter of a tenth of a slot; it only made gaps less even here, and the
     offsets plus the order inside each artist already make two shuffles differ.
     """
     n = len(artist_of)
-    groups: list[list[int]] = [[] for _ in range(n_artists)]
-    for index, artist in enumerate(artist_of):
-        groups[artist].append(index)
-    keys = [0.0] * n
     random_ = rng.random
-    for group in groups:
-        k = len(group)
-        if k == 1:
-            keys[group[0]] = random_()
-            continue
-        for i in range(k - 1, 0, -1):
-            j = int(random_() * (i + 1))
-            group[i], group[j] = group[j], group[i]
-        offset = random_()
+    # One uniform draw per track: the key of a single track, the order inside an artist.
+    keys = list(starmap(random_, repeat((), n)))
+    several = list(map((1).__lt__, total))
+    grouped = list(compress(range(n), map(several.__getitem__, artist_of)))
+    # Grouped by artist, each group in the order of its draws (a random order): two sorts
+    # of the few grouped tracks, or one by artist number plus draw when most are grouped.
+    if 4 * len(grouped) < n:
+        grouped.sort(key=keys.__getitem__)
+        grouped.sort(key=artist_of.__getitem__)
+    else:
+        grouped.sort(key=list(map(add, artist_of, keys)).__getitem__)
+    boundary = head / n
+    start = 0
+    while start < len(grouped):
+        k = total[artist_of[grouped[start]]]
+        group = grouped[start : start + k]
+        start += k
         step = 1.0 / k
-        start = 0.0
-        if recent and any(track in recent for track in group):
-            early = sum(1 for j in range(k) if (j + offset) * n < head * k)
-            fresh = [track for track in group if track not in recent]
+        slot = random_() * step
+        if recent is not None and any(map(recent.__getitem__, group)):
+            fresh = [track for track in group if not recent[track]]
+            stale = [track for track in group if recent[track]]
+            offset = slot * k
+            reach = boundary * k - offset
+            early = min(k, int(reach) + (reach > int(reach))) if reach > 0 else 0
             if len(fresh) >= early:
                 # Fresh tracks take this artist's slots inside the protected start.
-                stale = [track for track in group if track in recent]
                 group = fresh[:early] + fisher_yates(fresh[early:] + stale, rng)
             else:
-                # Too few fresh tracks: the artist's slots all move past the start.
-                start = head / n
-                step *= 1.0 - start
+                # Too few fresh tracks: the slots move closer together so that exactly the
+                # fresh ones fall inside the protected start and the rest fill the end.
+                step = (1.0 - boundary) / (k - len(fresh))
+                slot = boundary - len(fresh) * step + offset * step
+                group = fresh + stale
         for track in group:
-            keys[track] = start + offset * step
-            offset += 1.0
-    if recent:
-        # Recent single tracks whose slot fell in the protected start move past it.
-        boundary = head / n
-        for track in recent:
-            if keys[track] < boundary:
-                keys[track] = boundary + random_() * (1.0 - boundary)
+            keys[track] = slot
+            slot += step
+    if recent is not None:
+        _refill_start(keys, artist_of, several, recent, head, rng)
     return sorted(range(n), key=keys.__getitem__)
 
 
+def _refill_start(
+    keys: list[float],
+    artist_of: list[int],
+    several: list[bool],
+    recent: list[bool],
+    head: int,
+    rng: random.Random,
+) -> None:
+    """Recent single tracks keyed inside the protected start move past it.
+
+    Moving them leaves the start short of keys, so its last places go to the next fresh
+    tracks in spreading order and the recent tracks passed over pile up right after the
+    start, squeezing their artists. A shortfall of about `sqrt(head)` is the start's usual
+    chance variation and costs nothing, so only beyond it do recent single tracks trade
+    keys with fresh single tracks from after the start, picked at random: the start keeps
+    its density and spreading positions stay close to play positions.
+    """
+    boundary = head / len(keys)
+    leaving: list[int] = []
+    spare: list[int] = []
+    for track, value in enumerate(keys):
+        if not several[artist_of[track]]:
+            if recent[track]:
+                if value < boundary:
+                    leaving.append(track)
+            elif value >= boundary:
+                spare.append(track)
+    trades = min(len(spare), len(leaving) - isqrt(head))
+    if trades > 0:
+        for i in range(trades):
+            # The first `trades` steps of a Fisher-Yates shuffle of `spare`.
+            j = i + int(rng.random() * (len(spare) - i))
+            spare[i], spare[j] = spare[j], spare[i]
+            track, other = leaving[i], spare[i]
+            keys[track], keys[other] = keys[other], keys[track]
+        leaving = leaving[trades:]
+    for track in leaving:
+        keys[track] = boundary + rng.random() * (1.0 - boundary)
+
+
 def _arrange(
-    artist_of: list[int], n_artists: int, prev: int, blocked: list[bool], head: int
+    arts: list[int],
+    order: list[int],
+    total: list[int],
+    prev: int,
+    blocked: list[bool] | None,
+    head: int,
 ) -> list[int]:
-    """Play order (indices into `artist_of`, which is in spreading order) that stays close
-    to the spreading order and has the fewest same-artist neighbours possible.
+    """Play order (items of `order`; `arts[i]` is the artist of `order[i]`, which is in
+    spreading order) that stays close to the spreading order and has the fewest
+    same-artist neighbours possible.
 
     After a track by `prev`, the `m` tracks left need at least
     `max(0, 2K - m - 1 + [prev is the biggest artist])` same-artist neighbours, `K` being
     the biggest artist's count. So while `2K <= m` any artist but `prev` is safe, and the
     pick among the next few in spreading order favours the artist heard longest ago
     relative to its ideal gap; once `2K > m` the biggest artist must come now (any track
-    is as good when it just played). Indices with `blocked` set stay out of the first
-    `head` positions.
+    is as good when it just played). Positions with `blocked` set stay out of the first
+    `head` places.
+
+    The tracks not placed yet are `deferred` (skipped ones, in spreading order) followed
+    by `p` onwards; inside the start, blocked skipped ones wait in `held`. Runs of single
+    tracks (artists with one track) are copied in one go: nothing can stop them.
     """
-    n = len(artist_of)
-    counts = [0] * n_artists
-    for artist in artist_of:
-        counts[artist] += 1
-    total = counts[:]
-    last = [-n] * n_artists
+    n = len(arts)
+    counts = total[:]
+    last = [-n] * len(total)
+    closing = prev
     if prev >= 0:
         last[prev] = -1
     goal = _GAP_GOAL * n
-    # Doubly linked list of the tracks not placed yet, in spreading order; n ends it.
-    after = list(range(1, n + 2))
-    before = list(range(-1, n))
-    first = 0
     picks: list[int] = []
+    append = picks.append
+    deferred: list[int] = []
+    held: list[int] = []
+    p = 0
+    position = 0
     biggest = max(counts)
     # Fast phase: no artist can become a problem before 2 * biggest tracks are left.
     careful_from = 2 * biggest
-    with_count: list[int] = []
+    with_count: list[int] | None = None
     dominant = -1
-    position = 0
-    left = n
-    append = picks.append
-    while left:
-        if position >= head and left <= careful_from and not with_count:
-            # No artist could force itself in until 2 * biggest tracks were left; look again
-            # before leaving the fast phase, which is the bulk of most playlists.
-            careful_from = 2 * max(counts)
-            if left - careful_from < left // 8:
-                careful_from = n
-        if position >= head and left > careful_from:
-            with_count = []
-            while left > careful_from:
-                artist = artist_of[first]
-                if artist != prev and (position - last[artist]) * total[artist] >= goal:
-                    pick = first
-                    first = after[pick]
-                    before[first] = -1
-                else:
-                    pick = _lookahead_pick(
-                        artist_of, after, first, n, prev, position, last, total, goal, None
-                    )
-                    artist = artist_of[pick]
-                    following = after[pick]
-                    preceding = before[pick]
-                    if preceding >= 0:
-                        after[preceding] = following
+    several: list[int] = []  # positions >= p whose artist has several tracks, then n
+    next_several = 0
+    while position < n:
+        left = n - position
+        if position >= head:
+            if held:
+                deferred = sorted(deferred + held)
+                held = []
+            if left <= careful_from and with_count is None:
+                # No artist could force itself in until 2 * biggest tracks were left; look
+                # again before leaving the fast phase, which is the bulk of most playlists.
+                careful_from = 2 * biggest
+                if left - careful_from < left // 8:
+                    careful_from = n
+            if left > careful_from:
+                if not several:
+                    has_several = list(map((1).__lt__, total))
+                    if closing >= 0:
+                        # The artist that closed the previous cycle waits for its gap too.
+                        has_several[closing] = True
+                    several = list(compress(range(n), map(has_several.__getitem__, arts)))
+                    several.append(n)
+                    next_several = 0
+                with_count = None
+                stop = n - careful_from
+                while position < stop:
+                    if not deferred:
+                        # Nothing skipped waits, so p == position. Single tracks up to the
+                        # next artist with several go in one slice (none is `prev`).
+                        while several[next_several] < p:
+                            next_several += 1
+                        until = several[next_several]
+                        if until > stop:
+                            until = stop
+                        if until > p:
+                            picks += order[p:until]
+                            p = position = until
+                            prev = arts[p - 1]
+                            if p == stop:
+                                break
+                        artist = arts[p]
+                        if artist != prev and (p - last[artist]) * total[artist] >= goal:
+                            append(order[p])
+                            last[artist] = p
+                            p += 1
+                            position = p
+                            prev = artist
+                            continue
+                    pick = _lookahead(arts, deferred, p, n, prev, position, last, total, goal, None)
+                    if pick < p:
+                        del deferred[bisect_left(deferred, pick)]
                     else:
-                        first = following
-                    before[following] = preceding
-                counts[artist] -= 1
-                last[artist] = position
-                position += 1
-                left -= 1
-                prev = artist
-                append(pick)
-            continue
+                        deferred += range(p, pick)
+                        p = pick + 1
+                    artist = arts[pick]
+                    append(order[pick])
+                    last[artist] = position
+                    position += 1
+                    prev = artist
+                # Counts were not kept up in the fast phase: count what is left.
+                counts = [0] * len(total)
+                remaining = [*map(arts.__getitem__, deferred), *arts[p:]]
+                for artist in remaining:
+                    counts[artist] += 1
+                biggest = max(map(counts.__getitem__, remaining))
+                continue
         in_head = position < head
+        skip = blocked if in_head else None
+        if with_count is None:
+            # `biggest` is up to date whenever `with_count` is not kept.
+            with_count = [0] * (biggest + 1)
+            for count in filter(None, counts):
+                with_count[count] += 1
         pick = -1
-        if in_head or left <= careful_from:
-            if not with_count:
-                biggest = max(counts)
-                with_count = [0] * (biggest + 1)
-                for count in counts:
-                    with_count[count] += 1
-            if 2 * biggest > left:
-                if dominant < 0 or counts[dominant] != biggest:
-                    dominant = counts.index(biggest)
-                if dominant == prev:
-                    pick = first
-                    while in_head and pick < n and blocked[pick]:
-                        pick = after[pick]
-                else:
-                    # It holds over half of what is left, so its next track is near.
-                    pick = first
-                    while pick < n and (artist_of[pick] != dominant or (in_head and blocked[pick])):
-                        pick = after[pick]
-                if pick >= n:
-                    pick = _fresh_pick(artist_of, blocked, after, first, n, prev, counts, left)
-        if pick < 0:
-            # The usual case, kept inline for speed: the next track in spreading order.
-            artist = artist_of[first]
+        if 2 * biggest > left:
+            if dominant < 0 or counts[dominant] != biggest:
+                dominant = counts.index(biggest)
+            # It holds over half of what is left, so its next track is near.
+            pick = _first(arts, deferred, p, n, -1 if dominant == prev else dominant, skip)
+            if pick < 0:
+                pick = _fresh_pick(arts, deferred, p, n, skip, prev, counts, left)
+        else:
+            first = deferred[0] if deferred else p
+            artist = arts[first]
             if (
                 artist != prev
                 and (position - last[artist]) * total[artist] >= goal
-                and not (in_head and blocked[first])
+                and not (skip is not None and skip[first])
             ):
                 pick = first
             else:
-                pick = _lookahead_pick(
-                    artist_of,
-                    after,
-                    first,
-                    n,
-                    prev,
-                    position,
-                    last,
-                    total,
-                    goal,
-                    blocked if in_head else None,
-                )
+                pick = _lookahead(arts, deferred, p, n, prev, position, last, total, goal, skip)
                 if pick < 0:
-                    pick = _fresh_pick(artist_of, blocked, after, first, n, prev, counts, left)
-        following = after[pick]
-        preceding = before[pick]
-        if preceding >= 0:
-            after[preceding] = following
+                    pick = _fresh_pick(arts, deferred, p, n, skip, prev, counts, left)
+        if pick < p:
+            del deferred[bisect_left(deferred, pick)]
         else:
-            first = following
-        before[following] = preceding
-        artist = artist_of[pick]
+            if skip is None:
+                deferred += range(p, pick)
+            else:
+                for passed in range(p, pick):
+                    (held if skip[passed] else deferred).append(passed)
+            p = pick + 1
+        artist = arts[pick]
         count = counts[artist]
         counts[artist] = count - 1
-        if with_count:
-            with_count[count] -= 1
-            with_count[count - 1] += 1
-            if count == biggest and with_count[count] == 0:
-                biggest -= 1
+        with_count[count] -= 1
+        with_count[count - 1] += 1
+        if count == biggest and with_count[count] == 0:
+            biggest -= 1
         last[artist] = position
         position += 1
-        left -= 1
         prev = artist
-        append(pick)
+        append(order[pick])
     return picks
 
 
-def _lookahead_pick(
-    artist_of: list[int],
-    after: list[int],
-    first: int,
+def _lookahead(
+    arts: list[int],
+    deferred: list[int],
+    p: int,
     n: int,
     prev: int,
     position: int,
     last: list[int],
     total: list[int],
     goal: float,
-    blocked: list[bool] | None,
+    skip: list[bool] | None,
 ) -> int:
-    """Among the next `_LOOKAHEAD` tracks in spreading order, the first whose artist is not
-    `prev` and was last heard `_GAP_GOAL` of its ideal gap ago, else the one heard longest
-    ago; past the window, the first track by another artist; -1 when none is allowed."""
+    """Among the next `_LOOKAHEAD` tracks in spreading order (`deferred`, then `p`
+    onwards), the first whose artist is not `prev` and was last heard `_GAP_GOAL` of its
+    ideal gap ago, else the one heard longest ago; past the window, the first track by
+    another artist; -1 when none is allowed. Positions with `skip` set are passed over."""
     pick = -1
     best = -1
     seen = 0
-    cand = first
-    while cand < n:
-        artist = artist_of[cand]
-        if artist != prev and (blocked is None or not blocked[cand]):
+    for cand in deferred:
+        artist = arts[cand]
+        if artist != prev:
             gap = (position - last[artist]) * total[artist]
             if gap >= goal:
                 return cand
@@ -335,34 +415,60 @@ def _lookahead_pick(
         seen += 1
         if seen >= _LOOKAHEAD and pick >= 0:
             return pick
-        cand = after[cand]
+    for cand in range(p, n):
+        if skip is not None and skip[cand]:
+            continue
+        artist = arts[cand]
+        if artist != prev:
+            gap = (position - last[artist]) * total[artist]
+            if gap >= goal:
+                return cand
+            if gap > best:
+                best, pick = gap, cand
+        seen += 1
+        if seen >= _LOOKAHEAD and pick >= 0:
+            return pick
     return pick
 
 
+def _first(
+    arts: list[int], deferred: list[int], p: int, n: int, artist: int, skip: list[bool] | None
+) -> int:
+    """The first track left in spreading order by `artist` (any artist when -1) whose
+    `skip` is not set; -1 when there is none."""
+    for cand in deferred:
+        if artist < 0 or arts[cand] == artist:
+            return cand
+    for cand in range(p, n):
+        if (artist < 0 or arts[cand] == artist) and not (skip is not None and skip[cand]):
+            return cand
+    return -1
+
+
 def _fresh_pick(
-    artist_of: list[int],
-    blocked: list[bool],
-    after: list[int],
-    first: int,
+    arts: list[int],
+    deferred: list[int],
+    p: int,
     n: int,
+    skip: list[bool] | None,
     prev: int,
     counts: list[int],
     left: int,
 ) -> int:
-    """Inside a new cycle's protected start, when the usual pick is a recent track: the
-    first fresh track in spreading order among those costing the fewest neighbours."""
+    """When the usual pick is not allowed (inside a new cycle's protected start): the
+    first allowed track in spreading order among those costing the fewest neighbours."""
     best = -1
     best_cost = n + 2
     biggest = max(counts)
     top = [a for a, c in enumerate(counts) if c == biggest]
     floor = max(0, 2 * biggest - left - 1)
-    pick = first
-    while pick < n and best_cost > floor:
-        if not blocked[pick]:
-            artist = artist_of[pick]
+    for cand in [*deferred, *range(p, n)]:
+        if best_cost <= floor:
+            break
+        if skip is None or not skip[cand]:
+            artist = arts[cand]
             unique_top = len(top) == 1 and top[0] == artist
             cost = int(artist == prev) + max(0, 2 * biggest - left - int(unique_top))
             if cost < best_cost:
-                best, best_cost = pick, cost
-        pick = after[pick]
+                best, best_cost = cand, cost
     return best

@@ -171,3 +171,49 @@ def test_ten_thousand_tracks_shuffle_well() -> None:
     order = smart_shuffle(tracks, artist, random.Random(1))
     assert sorted(order) == sorted(tracks)
     assert adjacencies(order, artist) == 0
+
+
+def zipf_playlist(total: int, biggest: int) -> list[Track]:
+    sizes: list[int] = []
+    while sum(sizes) < total:
+        sizes.append(min(max(1, biggest // (len(sizes) + 1)), total - sum(sizes)))
+    return playlist([a for a, size in enumerate(sizes) for _ in range(size)])
+
+
+def test_next_cycle_of_a_big_playlist_keeps_artists_as_spread_as_a_first_shuffle() -> None:
+    # Mostly single tracks: recent ones leaving the protected start must not leave it
+    # short and squeeze the recent tracks of big artists together right after it.
+    tracks = zipf_playlist(3000, 150)
+    rng = random.Random(4)
+    previous = smart_shuffle(tracks, artist, rng)
+    first_mean, first_worst = spread(previous, artist)
+    order = next_cycle_order(tracks, artist, rng, previous)
+    assert sorted(order) == sorted(tracks)
+    assert last_quarter_kept_out(previous, order)
+    assert adjacencies(previous[-1:] + order, artist) == 0
+    mean, worst = spread(order, artist)
+    assert mean >= first_mean - 0.05
+    assert worst >= first_worst - 0.15
+
+
+@given(seeds)
+def test_a_single_track_by_the_closing_artist_still_waits_for_its_gap(seed: int) -> None:
+    # Many single tracks take the bulk path; the one by the artist that closed the previous
+    # cycle must not open the next one.
+    tracks = zipf_playlist(300, 20)
+    previous = fisher_yates(tracks, random.Random(seed))
+    closing = next(t for t in tracks if artist(t) == 40)
+    previous.remove(closing)
+    previous.append(closing)
+    order = next_cycle_order(tracks, artist, random.Random(seed + 1), previous)
+    assert artist(order[0]) != 40
+    assert adjacencies(previous[-1:] + order, artist) == 0
+    assert last_quarter_kept_out(previous, order)
+
+
+@given(seeds)
+def test_mostly_single_tracks_shuffle_without_repeats(seed: int) -> None:
+    tracks = zipf_playlist(500, 40)
+    order = smart_shuffle(tracks, artist, random.Random(seed))
+    assert sorted(order) == sorted(tracks)
+    assert adjacencies(order, artist) == 0
