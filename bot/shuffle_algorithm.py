@@ -247,13 +247,13 @@ def _arrange(
     `head` places.
 
     The tracks not placed yet are `deferred` (skipped ones, in spreading order) followed
-    by `p` onwards; inside the start, blocked skipped ones wait in `held`. Runs of single
-    tracks (artists with one track) are copied in one go: nothing can stop them.
+    by `p` onwards; inside the start, blocked skipped ones wait in `held`. The fast phase
+    does not keep `counts` (they are counted again when it ends) and copies each run of
+    tracks taken in spreading order as one slice.
     """
     n = len(arts)
     counts = total[:]
     last = [-n] * len(total)
-    closing = prev
     if prev >= 0:
         last[prev] = -1
     goal = _GAP_GOAL * n
@@ -268,8 +268,6 @@ def _arrange(
     careful_from = 2 * biggest
     with_count: list[int] | None = None
     dominant = -1
-    several: list[int] = []  # positions >= p whose artist has several tracks, then n
-    next_several = 0
     while position < n:
         left = n - position
         if position >= head:
@@ -283,38 +281,22 @@ def _arrange(
                 if left - careful_from < left // 8:
                     careful_from = n
             if left > careful_from:
-                if not several:
-                    has_several = list(map((1).__lt__, total))
-                    if closing >= 0:
-                        # The artist that closed the previous cycle waits for its gap too.
-                        has_several[closing] = True
-                    several = list(compress(range(n), map(has_several.__getitem__, arts)))
-                    several.append(n)
-                    next_several = 0
                 with_count = None
                 stop = n - careful_from
                 while position < stop:
                     if not deferred:
-                        # Nothing skipped waits, so p == position. Single tracks up to the
-                        # next artist with several go in one slice (none is `prev`).
-                        while several[next_several] < p:
-                            next_several += 1
-                        until = several[next_several]
-                        if until > stop:
-                            until = stop
-                        if until > p:
-                            picks += order[p:until]
-                            p = position = until
-                            prev = arts[p - 1]
-                            if p == stop:
+                        # Nothing skipped waits, so p == position: take tracks in spreading
+                        # order while they are allowed, and copy them in one slice.
+                        while p < stop:
+                            artist = arts[p]
+                            if artist == prev or (p - last[artist]) * total[artist] < goal:
                                 break
-                        artist = arts[p]
-                        if artist != prev and (p - last[artist]) * total[artist] >= goal:
-                            append(order[p])
                             last[artist] = p
-                            p += 1
-                            position = p
                             prev = artist
+                            p += 1
+                        if p > position:
+                            picks += order[position:p]
+                            position = p
                             continue
                     pick = _lookahead(arts, deferred, p, n, prev, position, last, total, goal, None)
                     if pick < p:
