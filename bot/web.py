@@ -98,10 +98,23 @@ async def security_headers(request: web.Request, handler: Handler) -> StreamResp
     return response
 
 
-def rate_limited(limiter: RateLimiter) -> Callable[[Handler], Handler]:
+def client_address(request: web.Request, trust_forwarded: bool) -> str:
+    if trust_forwarded:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if forwarded:  # the proxy appends the address it saw: the last entry is trustworthy
+            return forwarded.rsplit(",", 1)[-1].strip()
+    return request.remote or "unknown"
+
+
+def rate_limited(
+    limiter: RateLimiter | None, trust_forwarded: bool
+) -> Callable[[Handler], Handler]:
     def wrap(handler: Handler) -> Handler:
+        if limiter is None:
+            return handler
+
         async def limited(request: web.Request) -> StreamResponse:
-            if not limiter.allow(request.remote or "unknown"):
+            if not limiter.allow(client_address(request, trust_forwarded)):
                 return page(429, "Slow down", "Too many requests from your address. Wait a minute.")
             return await handler(request)
 
@@ -190,7 +203,9 @@ async def prometheus(request: web.Request) -> StreamResponse:
 def create_app(services: Services) -> web.Application:
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
     app[SERVICES] = services
-    limit = rate_limited(RateLimiter(per_minute=30))
+    settings = services.settings
+    limiter = RateLimiter(settings.web_rate_limit) if settings.web_rate_limit else None
+    limit = rate_limited(limiter, settings.web_trust_forwarded)
     app.router.add_get("/link/{nonce}", limit(open_link))
     app.router.add_get("/callback", limit(callback))
     app.router.add_get("/health", health)

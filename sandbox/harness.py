@@ -271,6 +271,11 @@ class Sandbox:
         injected = await self.discord.click(custom_id, user, message_id=message_id)
         return await self.reply(injected["id"], timeout=timeout)
 
+    async def press(self, user: int, reply: Reply, label: str, *, timeout: float = 15.0) -> Reply:
+        """Press the button labelled `label` on a reply's message, as `user`."""
+        button = reply.button(label)
+        return await self.click(user, str(button["custom_id"]), reply.message_id, timeout=timeout)
+
     async def autocomplete(
         self, user: int, name: str, focused: str, options: dict[str, Any], *, dm: bool = False
     ) -> Reply:
@@ -309,7 +314,9 @@ class Sandbox:
             return dict(original) if original else {"content": "", **(response.get("data") or {})}
         if kind == 7 and record.get("message_id"):
             return dict(original) if original else dict(response.get("data") or {})
-        if kind in (5, 6) and original and original.get("edits"):
+        # A deferral shows something once *this* interaction edited the message: the
+        # message's own edit history may hold an earlier click's edits.
+        if kind in (5, 6) and original and record.get("edits"):
             return dict(original)
         return None
 

@@ -14,7 +14,6 @@ import pytest
 
 from bot.clock import FrozenClock
 from sandbox.harness import Reply, Sandbox, render
-from tests.e2e.clicks import press
 
 LIST_CALLS = r"^/v1/me/playlists"
 
@@ -74,7 +73,7 @@ async def test_playlists_are_paged_ten_at_a_time_from_spotify_pages_of_fifty(
     if pages == 1:
         assert first.buttons == []  # nothing to page through
     else:
-        last = await press(sandbox, user, first, "»")
+        last = await sandbox.press(user, first, "»")
         assert footer(last) == f"Page {pages} of {pages}"
         assert len(entries(last)) == last_page_size
         assert last.button("›")["disabled"] and not last.button("‹").get("disabled")
@@ -92,7 +91,7 @@ async def test_237_playlists_take_five_calls_and_a_second_look_within_a_minute_n
     assert footer(first) == "Page 1 of 24"
 
     again = await sandbox.slash(user, "playlists")
-    last = await press(sandbox, user, again, "»")
+    last = await sandbox.press(user, again, "»")
 
     assert footer(last) == "Page 24 of 24" and len(entries(last)) == 7
     assert len(await calls(sandbox)) == 5
@@ -142,14 +141,14 @@ async def test_only_the_person_who_ran_it_can_turn_the_pages(sandbox: Sandbox) -
     bob = await sandbox.user("bob")
     reply = await sandbox.slash(alice, "playlists")
 
-    refused = await press(sandbox, bob, reply, "›")
+    refused = await sandbox.press(bob, reply, "›")
 
     assert "These buttons belong to the person who ran the command" in refused.text
     assert refused.ephemeral
     shown = await sandbox.message(reply.message_id)
     assert "(Page 1 of 2)" in render(shown)
 
-    turned = await press(sandbox, alice, reply, "›")
+    turned = await sandbox.press(alice, reply, "›")
     assert footer(turned) == "Page 2 of 2"
     assert entries(turned) == ["Workout", "Late Night"]
 
@@ -257,11 +256,11 @@ async def test_a_playlist_is_shown_twelve_tracks_a_page_fetched_fifty_at_a_time(
     assert "by Alice · 1,000 tracks" in first.text
     assert first.text.count("](https://open.spotify.com/track/") == 12
 
-    page_2 = await press(sandbox, alice, first, "›")
+    page_2 = await sandbox.press(alice, first, "›")
     page_5 = first
     for _ in range(3):
-        page_5 = await press(sandbox, alice, first, "›")
-    last = await press(sandbox, alice, first, "»")
+        page_5 = await sandbox.press(alice, first, "›")
+    last = await sandbox.press(alice, first, "»")
 
     assert "`  13`" in page_2.text and "`  24`" in page_2.text
     assert "`  49`" in page_5.text and "`  60`" in page_5.text  # spans two Spotify pages

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from sandbox.harness import Reply, Sandbox, render
-from tests.e2e.clicks import press
 
 SEARCH = r"^/v1/search"
 
@@ -53,8 +52,8 @@ async def test_next_and_previous_page_by_offset_and_a_page_seen_is_not_fetched_a
     first = await sandbox.slash(carol, "search", {"query": "ocean"})
     first_page = first.embeds[0]["description"]
 
-    second = await press(sandbox, carol, first, "›")
-    back = await press(sandbox, carol, second, "‹")
+    second = await sandbox.press(carol, first, "›")
+    back = await sandbox.press(carol, second, "‹")
 
     assert positions(second) == list(range(11, 21))
     assert open_links(second)[0]["label"] == "11. Open in Spotify"
@@ -68,7 +67,7 @@ async def test_paging_stops_at_spotifys_offset_limit_of_1000(sandbox: Sandbox) -
     assert "(Spotify shows the first 1,010)" in first.text
     assert first.embeds[0]["footer"]["text"] == "Page 1 of 101"
 
-    last = await press(sandbox, carol, first, "»")
+    last = await sandbox.press(carol, first, "»")
 
     assert last.embeds[0]["footer"]["text"] == "Page 101 of 101"
     assert positions(last) == list(range(1001, 1011))
@@ -129,7 +128,7 @@ async def test_only_the_searcher_can_turn_the_pages(sandbox: Sandbox) -> None:
     bob = await sandbox.user("bob")
     reply = await sandbox.slash(carol, "search", {"query": "ocean"})
 
-    refused = await press(sandbox, bob, reply, "›")
+    refused = await sandbox.press(bob, reply, "›")
 
     assert "These buttons belong to the person who ran the command" in refused.text
     assert refused.ephemeral
