@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     release_search_cap: int = Field(500, ge=10, le=1000)
     scheduler_tick_seconds: float = Field(30.0, gt=0)
     discord_global_rate: float = Field(45.0, gt=0, le=50)
+    digest_lease_seconds: float = Field(300.0, ge=1)  # a crashed worker's claim expires after
     web_rate_limit: int = Field(30, ge=0)  # requests a minute per address on /link and /callback
     web_trust_forwarded: bool = False  # behind a reverse proxy: the client is in X-Forwarded-For
 

@@ -123,7 +123,13 @@ class Services:
             likes=LikeService(sessions, spotify, clock),
             shuffle=ShuffleService(sessions, spotify, playlists, clock),
             releases=releases,
-            digests=DigestService(sessions, releases, clock, status=status),
+            digests=DigestService(
+                sessions,
+                releases,
+                clock,
+                status=status,
+                lease=dt.timedelta(seconds=settings.digest_lease_seconds),
+            ),
             status=status,
         )
 
