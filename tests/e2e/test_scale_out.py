@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import sys
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy import insert
 
+from db.engine import create_engine
+from db.models import GuildSettings
 from sandbox.discord import DiscordControl, DiscordEmulator
 from sandbox.harness import render
 from sandbox.processes import encore_env, free_port, process, wait_until_up
@@ -22,10 +27,13 @@ SERVERS = 100
 
 
 class Cluster:
-    def __init__(self, discord: DiscordControl, spotify: SpotifyControl, public_url: str) -> None:
+    def __init__(
+        self, discord: DiscordControl, spotify: SpotifyControl, public_url: str, database_url: str
+    ) -> None:
         self.discord = discord
         self.spotify = spotify
         self.public_url = public_url
+        self.database_url = database_url
 
 
 @pytest.fixture
@@ -44,6 +52,7 @@ async def cluster(clean_database: str, tmp_path: Path) -> AsyncIterator[Cluster]
         PUBLIC_URL=public_url,
         WEB_PORT=str(web_port),
         SCHEDULER_TICK_SECONDS="1",
+        DISCORD_GLOBAL_RATE="20",  # two workers share Discord's 50/s, as the README says
     )
     discord = DiscordControl(discord_base)
     spotify = SpotifyControl(spotify_base)
@@ -82,7 +91,7 @@ async def cluster(clean_database: str, tmp_path: Path) -> AsyncIterator[Cluster]
             logs = "\n".join(p.read_text()[-2000:] for p in tmp_path.glob("*.log"))
             raise AssertionError(f"shards did not connect: {state}\n{logs}")
         try:
-            yield Cluster(discord, spotify, public_url)
+            yield Cluster(discord, spotify, public_url, clean_database)
         finally:
             await discord.close()
             await spotify.close()
@@ -90,7 +99,14 @@ async def cluster(clean_database: str, tmp_path: Path) -> AsyncIterator[Cluster]
     await spotify_emulator.stop()
 
 
-async def test_every_command_is_answered_once_by_the_shard_that_owns_its_server(
+async def test_processes_agree_through_postgresql_alone(cluster: Cluster) -> None:
+    """One cluster start (about 20 s) serves every check."""
+    await every_command_is_answered_once_by_the_shard_that_owns_its_server(cluster)
+    await a_link_made_through_the_web_process_is_confirmed_by_dm(cluster)
+    await every_server_gets_exactly_one_digest_from_two_workers(cluster)
+
+
+async def every_command_is_answered_once_by_the_shard_that_owns_its_server(
     cluster: Cluster,
 ) -> None:
     user = int((await cluster.discord.create_user("member"))["id"])
@@ -155,3 +171,44 @@ async def a_link_made_through_the_web_process_is_confirmed_by_dm(cluster: Cluste
         m for m in await cluster.discord.dms(user) if "is now linked" in (m["content"] or "")
     ]
     assert len(confirmations) == 1
+
+
+async def every_server_gets_exactly_one_digest_from_two_workers(cluster: Cluster) -> None:
+    guilds = await cluster.discord.guilds()
+    now = dt.datetime.now(dt.UTC)
+    engine = create_engine(cluster.database_url)
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(GuildSettings),
+            [
+                {
+                    "guild_id": int(guild["id"]),
+                    "channel_id": int(guild["channels"][0]["id"]),
+                    "post_time": (now - dt.timedelta(minutes=2)).time().replace(microsecond=0),
+                    "timezone": "UTC",
+                    "enabled": True,
+                    "next_run_at": now - dt.timedelta(minutes=1),
+                }
+                for guild in guilds
+            ],
+        )
+    await engine.dispose()
+
+    async def digests() -> Counter[str]:
+        posts: Counter[str] = Counter()
+        for message in await cluster.discord.messages():
+            footers = [
+                str((e.get("footer") or {}).get("text", "")) for e in message["embeds"] or []
+            ]
+            if any("Encore daily digest" in footer for footer in footers):
+                posts[str(message["channel_id"])] += 1
+        return posts
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and sum((await digests()).values()) < SERVERS:
+        await asyncio.sleep(0.3)
+    await asyncio.sleep(2)  # both workers keep ticking: a duplicate would show up now
+    posts = await digests()
+    missing = {str(guild["channels"][0]["id"]) for guild in guilds} - set(posts)
+    assert not missing, f"{len(missing)} servers got no digest; {len(posts)} did"
+    assert set(posts.values()) == {1}
