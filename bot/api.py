@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
+from bot.clock import Clock
 from bot.releases import ReleaseService
 from bot.services import Services
 
@@ -35,9 +39,19 @@ def _bounded(request: web.Request, name: str, default: int, low: int, high: int)
     return value
 
 
-def _cacheable(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+@dataclass(frozen=True)
+class Rendered:
+    payload: bytes
+    etag: str
+
+
+def render(body: dict[str, Any]) -> Rendered:
     payload = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
-    etag = '"' + hashlib.sha256(payload).hexdigest()[:32] + '"'
+    return Rendered(payload, '"' + hashlib.sha256(payload).hexdigest()[:32] + '"')
+
+
+def _cacheable(request: web.Request, rendered: Rendered) -> web.StreamResponse:
+    payload, etag = rendered.payload, rendered.etag
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
     wanted = {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}
     if etag in wanted or "*" in wanted:
@@ -51,8 +65,34 @@ def _error(message: str, status: int = 400) -> web.StreamResponse:
 
 
 class ReleaseApi:
-    def __init__(self, releases: ReleaseService) -> None:
+    """The routes, with answers kept until the copy changes.
+
+    An answer depends on its parameters, today's date and the copy, which changes only when
+    an ingestion writes (`max(last_seen)` moves). So each request costs one aggregate query,
+    and the rendered body and its ETag are reused until that moves, in every replica.
+    """
+
+    CACHED_ANSWERS = 256
+
+    def __init__(self, releases: ReleaseService, clock: Clock) -> None:
         self._releases = releases
+        self._clock = clock
+        self._answers: OrderedDict[tuple[object, ...], Rendered] = OrderedDict()
+
+    async def _answer(
+        self, key: tuple[object, ...], build: Callable[[], Awaitable[dict[str, Any]]]
+    ) -> Rendered:
+        version = await self._releases.newest_seen()
+        full_key = (*key, self._clock.now().date(), version)
+        rendered = self._answers.get(full_key)
+        if rendered is None:
+            rendered = render(await build())
+            self._answers[full_key] = rendered
+            if len(self._answers) > self.CACHED_ANSWERS:
+                self._answers.popitem(last=False)
+        else:
+            self._answers.move_to_end(full_key)
+        return rendered
 
     async def artists(self, request: web.Request) -> web.StreamResponse:
         """Artists of the `release_limit` latest releases, each with their releases."""
@@ -61,9 +101,13 @@ class ReleaseApi:
             days = _bounded(request, "days", 14, 1, 365)
         except BadParameter as error:
             return _error(str(error))
-        artists = await self._releases.latest_by_artist(limit=limit, days=days)
-        items = [artist.to_json() for artist in artists]
-        return _cacheable(request, {"items": items, "count": len(items)})
+
+        async def build() -> dict[str, Any]:
+            artists = await self._releases.latest_by_artist(limit=limit, days=days)
+            items = [artist.to_json() for artist in artists]
+            return {"items": items, "count": len(items)}
+
+        return _cacheable(request, await self._answer(("artists", limit, days), build))
 
     async def releases(self, request: web.Request) -> web.StreamResponse:
         """The `limit` latest releases of the last `days` days, newest first."""
@@ -72,12 +116,16 @@ class ReleaseApi:
             days = _bounded(request, "days", 14, 1, 365)
         except BadParameter as error:
             return _error(str(error))
-        releases = await self._releases.recent(limit=limit, days=days)
-        items = [release.to_json() for release in releases]
-        return _cacheable(request, {"items": items, "count": len(items)})
+
+        async def build() -> dict[str, Any]:
+            releases = await self._releases.recent(limit=limit, days=days)
+            items = [release.to_json() for release in releases]
+            return {"items": items, "count": len(items)}
+
+        return _cacheable(request, await self._answer(("releases", limit, days), build))
 
 
 def add_api_routes(app: web.Application, services: Services) -> None:
-    api = ReleaseApi(services.releases)
+    api = ReleaseApi(services.releases, services.clock)
     app.router.add_get("/api/artists", api.artists)
     app.router.add_get("/api/releases", api.releases)

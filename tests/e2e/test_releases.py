@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from multidict import CIMultiDict
-from sqlalchemy import update
+from sqlalchemy import func, update
 
 from bot.releases import ReleaseService
 from db.models import Release
@@ -116,3 +116,25 @@ async def test_a_failed_ingestion_is_visible_in_health_until_one_succeeds(
     assert health["ingestion"]["status"] == "ok" and "error" not in health["ingestion"]
     assert health["last_release_ingestion"]["source"] == "new-releases"
     assert health["last_release_ingestion"]["releases"] > 0
+
+
+async def test_api_answers_follow_the_copy_when_an_ingestion_changes_it(sandbox: Sandbox) -> None:
+    await sandbox.services.releases.ingest()
+    url = f"{sandbox.settings.public_url}/api/releases?limit=5"
+    async with sandbox.http.get(url) as response:
+        before, etag = await response.json(), response.headers["ETag"]
+    newest = before["items"][0]["id"]
+    async with sandbox.services.sessions() as session, session.begin():
+        # What an ingestion does when Spotify renamed a release: new name, last_seen moves.
+        await session.execute(
+            update(Release)
+            .where(Release.id == newest)
+            .values(name="Renamed by Spotify", last_seen=func.now())
+        )
+    async with sandbox.http.get(url, headers={"If-None-Match": etag}) as response:
+        assert response.status == 200  # not a stale 304
+        after = await response.json()
+        assert response.headers["ETag"] != etag
+    assert after["items"][0]["name"] == "Renamed by Spotify"
+    async with sandbox.http.get(url, headers={"If-None-Match": response.headers["ETag"]}) as again:
+        assert again.status == 304
