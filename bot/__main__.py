@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import sys
 from collections.abc import Sequence
 
@@ -64,8 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot import runtime
 
     if args.command == "invite-url":
-        assert settings.discord_token is not None
-        print(invite_url(settings.discord_token.get_secret_value()))
+        print(invite_url(asyncio.run(runtime.application_id(settings))))
     elif args.command == "migrate":
         asyncio.run(runtime.migrate(settings))
         print("The database schema is up to date.")
@@ -81,10 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def invite_url(token: str) -> str:
-    """The invite link; the application id is the bot user's id, the first part of its token."""
-    encoded = token.split(".", 1)[0]
-    application_id = base64.b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+def invite_url(application_id: int) -> str:
+    """The link that adds the bot to a server with exactly the permissions it needs."""
     return (
         "https://discord.com/oauth2/authorize?client_id="
         f"{application_id}&scope=bot+applications.commands&permissions={INVITE_PERMISSIONS}"

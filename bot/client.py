@@ -35,6 +35,10 @@ def all_cogs() -> tuple[str, ...]:
     )
 
 
+# discord.py's attribute names where Discord's own client says something else.
+PERMISSION_NAMES = {"manage_guild": "Manage Server", "administrator": "Administrator"}
+
+
 def intents() -> discord.Intents:
     # Slash commands, buttons and DMs need no privileged intent; guilds gives us
     # channels and our own permissions for the digest settings.
@@ -50,7 +54,9 @@ async def report_error(interaction: discord.Interaction[Any], error: Exception) 
         message = original.user_message
         outcome = type(original).__name__
     elif isinstance(error, app_commands.MissingPermissions):
-        missing = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        missing = ", ".join(
+            PERMISSION_NAMES.get(p, p.replace("_", " ").title()) for p in error.missing_permissions
+        )
         message = f"You need the {missing} permission to do that."
         outcome = "forbidden"
     elif isinstance(error, app_commands.NoPrivateMessage):

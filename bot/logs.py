@@ -29,6 +29,13 @@ class ScrubFilter(logging.Filter):
         return True
 
 
+class QuietVoiceFilter(logging.Filter):
+    """Encore has no voice features: discord.py's "PyNaCl is not installed" is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "voice will NOT be supported" not in record.getMessage()
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -45,6 +52,7 @@ class JsonFormatter(logging.Formatter):
 def configure(level: str = "INFO", fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(ScrubFilter())
+    handler.addFilter(QuietVoiceFilter())
     handler.setFormatter(
         JsonFormatter()
         if fmt == "json"

@@ -13,7 +13,7 @@ import discord
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.client import EncoreBot, send_dm
+from bot.client import EncoreBot, intents, send_dm
 from bot.clock import Clock
 from bot.config import Role, Settings
 from bot.digests import DiscordPoster
@@ -46,9 +46,8 @@ class RestClient(discord.Client):
     """A Discord client that logs in over REST and never opens the gateway (the worker)."""
 
     def __init__(self) -> None:
-        super().__init__(
-            intents=discord.Intents.none(), allowed_mentions=discord.AllowedMentions.none()
-        )
+        # It never opens the gateway; the guilds flag only keeps discord.py's state quiet.
+        super().__init__(intents=intents(), allowed_mentions=discord.AllowedMentions.none())
 
 
 class Encore:
@@ -171,6 +170,17 @@ async def sync_commands(settings: Settings, guild_id: int | None) -> list[str]:
         finally:
             await bot.close()
     return [command.name for command in synced]
+
+
+async def application_id(settings: Settings) -> int:
+    """The bot's application id, as Discord knows it (this also checks the token)."""
+    point_discord_at(settings.discord_api_url, settings.discord_gateway_url)
+    client = RestClient()
+    try:
+        await client.login(discord_token(settings))
+        return (await client.application_info()).id
+    finally:
+        await client.close()
 
 
 async def migrate(settings: Settings) -> None:
