@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -234,6 +235,8 @@ class ReleaseService:
         self._retry_delays = tuple(retry_delays)
         self._max_wait = max_wait
         self._sleep = sleep
+        # Answers of latest_by_artist, keyed by what they depend on (see there).
+        self._latest: OrderedDict[tuple[object, ...], tuple[ArtistReleases, ...]] = OrderedDict()
 
     # -- ingestion -----------------------------------------------------------------------
 
@@ -488,7 +491,20 @@ class ReleaseService:
         """The artists of the `limit` latest releases, each with their releases in the window.
 
         Artists are ordered by their newest release; as in the original `release_limit`.
+        The answer depends only on the arguments, today's date and the copy, which changes
+        only when an ingestion writes (`max(last_seen)` moves): it is kept until then, so a
+        busy `/releases` costs one aggregate query.
         """
+        key = (limit, days, self._clock.now().date(), await self.newest_seen())
+        cached = self._latest.get(key)
+        if cached is None:
+            cached = tuple(await self._latest_by_artist(limit, days))
+            self._latest[key] = cached
+            if len(self._latest) > 64:
+                self._latest.popitem(last=False)
+        return list(cached)
+
+    async def _latest_by_artist(self, limit: int, days: int) -> list[ArtistReleases]:
         latest = await self.recent(limit=limit, days=days)
         if not latest:
             return []

@@ -39,9 +39,9 @@ async def test_only_members_who_manage_the_server_can_change_the_digest(sandbox:
         member, "digest channel", {"channel": channel_id}, permissions=MEMBER
     )
 
-    assert reply.ephemeral and "You need the Manage Guild permission" in reply.text
+    assert reply.ephemeral and "You need the Manage Server permission" in reply.text
     status = await sandbox.slash(member, "digest status", permissions=MEMBER)
-    assert "Manage Guild" in status.text
+    assert "Manage Server" in status.text
     assert await sandbox.services.digests.status(sandbox.guild_id) is None
 
 
