@@ -80,9 +80,9 @@ async def concurrent_linking(sandbox: Sandbox) -> list[object]:
 
 async def main() -> None:
     async with scratch_database("encore_bench") as url:
-        async with Sandbox(url) as sandbox:
+        async with Sandbox(url, settings={"web_rate_limit": 0}) as sandbox:
             refresh_row = await refresh_single_flight(sandbox)
-        async with Sandbox(url) as sandbox:
+        async with Sandbox(url, settings={"web_rate_limit": 0}) as sandbox:
             link_row = await concurrent_linking(sandbox)
     print(
         table(

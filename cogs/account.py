@@ -80,11 +80,16 @@ class Account(commands.Cog):
         )
         try:
             await interaction.user.send(text, view=_link_view(url), allowed_mentions=NO_MENTIONS)
-        except discord.Forbidden:
+        except discord.HTTPException as error:
+            # Closed DMs (403), or Discord too busy to take one more DM right now (429):
+            # either way the link is the user's, so it goes in the private reply.
+            why = (
+                "your DMs are closed" if isinstance(error, discord.Forbidden) else "Discord is busy"
+            )
             await reply(
                 interaction,
-                "I could not send you a direct message (your DMs are closed), so here is your "
-                f"personal link. It works once, for you only, for 10 minutes:\n{url}",
+                f"I could not send you a direct message ({why}), so here is your personal "
+                f"link. It works once, for you only, for 10 minutes:\n{url}",
                 view=_link_view(url),
             )
             return
