@@ -59,25 +59,27 @@ async def load(url: str, *, conditional: bool) -> list[object]:
 
 
 async def main() -> None:
-    async with scratch_database("encore_bench") as database_url:
-        async with Sandbox(database_url, settings={"release_search_cap": 1000}) as sandbox:
-            outcome = await sandbox.services.releases.ingest()
-            spotify_base = sandbox.spotify.base_url
-            discord_base = sandbox.discord.base_url
-            port = free_port()
-            env = encore_env(
-                discord_base,
-                spotify_base,
-                database_url,
-                sandbox.settings.encryption_keys[0].get_secret_value(),
-                WEB_PORT=str(port),
-                PUBLIC_URL=f"http://127.0.0.1:{port}",
-            )
-            with process([sys.executable, "-m", "bot", "web"], env):
-                base = f"http://127.0.0.1:{port}"
-                await wait_until_up(f"{base}/health")
-                url = f"{base}/api/artists?release_limit=50"
-                rows = [await load(url, conditional=False), await load(url, conditional=True)]
+    async with (
+        scratch_database("encore_bench") as database_url,
+        Sandbox(database_url, settings={"release_search_cap": 1000}) as sandbox,
+    ):
+        outcome = await sandbox.services.releases.ingest()
+        spotify_base = sandbox.spotify.base_url
+        discord_base = sandbox.discord.base_url
+        port = free_port()
+        env = encore_env(
+            discord_base,
+            spotify_base,
+            database_url,
+            sandbox.settings.encryption_keys[0].get_secret_value(),
+            WEB_PORT=str(port),
+            PUBLIC_URL=f"http://127.0.0.1:{port}",
+        )
+        with process([sys.executable, "-m", "bot", "web"], env):
+            base = f"http://127.0.0.1:{port}"
+            await wait_until_up(f"{base}/health")
+            url = f"{base}/api/artists?release_limit=50"
+            rows = [await load(url, conditional=False), await load(url, conditional=True)]
     print(
         table(
             f"GET /api/artists?release_limit=50, {CLIENTS} concurrent clients, {SECONDS:.0f} s each "

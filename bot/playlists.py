@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import math
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +44,7 @@ def playlist_id_in_link(text: str) -> str | None:
     return found.group(1) if found else None
 
 
-def matching(playlists: tuple[PlaylistSummary, ...], typed: str) -> list[PlaylistSummary]:
+def matching(playlists: Sequence[PlaylistSummary], typed: str) -> list[PlaylistSummary]:
     """Playlists whose name contains `typed`: exact names first, then prefixes, then the rest."""
     wanted = typed.strip().casefold()
     if not wanted:
@@ -232,7 +232,7 @@ class PlaylistService:
                 if playlist.id == playlist_id:
                     return playlist
         if playlist_id is None:
-            return _by_name(cached or await self.playlists(discord_user_id), value)
+            return playlist_named(cached or await self.playlists(discord_user_id), value)
         # A link or an id: one call for its name, rather than a whole list of playlists.
         try:
             item: dict[str, Any] = await self._spotify.as_user(
@@ -242,7 +242,7 @@ class PlaylistService:
             if playlist_id != value:
                 raise
             # 22 letters and digits can be a name too.
-            return _by_name(cached or await self.playlists(discord_user_id), value)
+            return playlist_named(cached or await self.playlists(discord_user_id), value)
         return PlaylistSummary.from_spotify(item)
 
     async def _items(
@@ -266,10 +266,11 @@ def _following(page: dict[str, Any]) -> Callable[[spotipy.Spotify], dict[str, An
     return lambda sp: sp.next(page)
 
 
-def _by_name(playlists: tuple[PlaylistSummary, ...], name: str) -> PlaylistSummary:
+def playlist_named(playlists: Sequence[PlaylistSummary], name: str) -> PlaylistSummary:
+    """The one playlist a typed name means: its exact name, else the only partial match."""
     named = matching(playlists, name)
     exact = [playlist for playlist in named if playlist.name.casefold() == name.casefold()]
-    if exact or len(named) == 1:
+    if len(exact) == 1 or len(named) == 1:
         return (exact or named)[0]
     if named:
         raise BadInput(

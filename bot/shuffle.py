@@ -31,7 +31,7 @@ from bot.errors import (
     SpotifyUnavailable,
 )
 from bot.music import PlaylistSummary, Track
-from bot.playlists import PlaylistService, matching, playlist_id_in_link
+from bot.playlists import PlaylistService, playlist_id_in_link, playlist_named
 from bot.shuffle_algorithm import next_cycle_order, smart_shuffle
 from bot.spotify import SpotifyForbidden, SpotifyGateway
 from bot.ui.names import shown
@@ -704,18 +704,7 @@ class ShuffleService:
             return found
         if _PLAYLIST_ID.fullmatch(value):
             return value  # autocomplete's value; Spotify says if it is not a playlist
-        named = matching(await self._playlists.playlists(discord_user_id), value)
-        exact = [p for p in named if p.name.casefold() == value.casefold()]
-        if len(exact) == 1 or len(named) == 1:
-            return (exact or named)[0].id
-        if named:
-            raise BadInput(
-                f"{len(named)} of your playlists match that name: pick one from the suggestions."
-            )
-        raise BadInput(
-            "None of your playlists has that name. Pick one from the suggestions, or paste a "
-            "Spotify playlist link."
-        )
+        return playlist_named(await self._playlists.playlists(discord_user_id), value).id
 
     async def _version(self, discord_user_id: int, source: str) -> str | None:
         if source == LIKED:
