@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-from alembic import command
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATION_LOCK = 0x656E636F7265  # "encore"
