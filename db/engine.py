@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -29,10 +30,13 @@ def start_embedded_postgres(data_dir: Path) -> str:
 
     The cluster lives in `data_dir/postgres`, so data survives restarts.
     """
-    from pgserver import get_server
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp serves.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        from pgserver import get_server
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        server = get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
     log.info("No DATABASE_URL: using the embedded PostgreSQL in %s", data_dir / "postgres")
     return str(server.get_uri())
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import logging
 import os
 import pkgutil
 import sys
@@ -20,6 +19,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.logs import configure
 from sandbox.harness import MANAGE_GUILD, Reply, Sandbox
 
 
@@ -130,7 +130,7 @@ async def play(sandbox: Sandbox, *, quiet: bool = False, out: Any = sys.stdout) 
 
 
 async def _main(quiet: bool) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure("WARNING")
     started = time.monotonic()
     data_dir = os.environ.get("ENCORE_DATA_DIR") or tempfile.mkdtemp(prefix="encore-demo-")
     print("Encore demo: local Discord and Spotify emulators, a real PostgreSQL, the real bot.")
