@@ -3,6 +3,7 @@ dealt a few tracks at a time, reshuffled each cycle and rebuilt when the playlis
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import random
@@ -306,7 +307,7 @@ class ShuffleQueues:
     async def create(self, discord_user_id: int, contents: SourceContents) -> StoredQueue | None:
         """A new queue over `contents` in a fresh smart order, made the current one; None if
         the user already has one for this source (a start pressed twice)."""
-        order = first_order(contents.tracks, self._rng())
+        order = await asyncio.to_thread(first_order, contents.tracks, self._rng())
         async with self._sessions() as session, session.begin():
             created = await session.scalar(
                 pg_insert(ShuffleQueue)
@@ -374,7 +375,9 @@ class ShuffleQueues:
             next_order: list[Track] | None = None
             if count >= remainder:
                 previous = await _order(session, locked.id)
-                next_order = following_order(previous, previous, self._rng())
+                next_order = await asyncio.to_thread(
+                    following_order, previous, previous, self._rng()
+                )
                 upcoming += [
                     QueuedTrack(track, i + 1, locked.cycle + 1)
                     for i, track in enumerate(next_order[: count - remainder])
@@ -425,7 +428,9 @@ class ShuffleQueues:
             if locked is None or locked.version == contents.version:
                 return None
             if contents.tracks:
-                new_order, position, change = rebuilt_order(
+                # Orders of thousands of tracks take tens of ms: off the event loop.
+                new_order, position, change = await asyncio.to_thread(
+                    rebuilt_order,
                     await _order(session, queue_id),
                     locked.position,
                     locked.cycle,
@@ -440,7 +445,9 @@ class ShuffleQueues:
                 }
                 if position >= len(new_order):
                     # Everything not yet heard was removed: this cycle is over.
-                    fresh = following_order(new_order, new_order, self._rng())
+                    fresh = await asyncio.to_thread(
+                        following_order, new_order, new_order, self._rng()
+                    )
                     values.update(
                         tracks=[track.to_json() for track in fresh],
                         position=0,
