@@ -92,12 +92,14 @@ async def fire(
     return ids
 
 
-async def collect(discord: DiscordControl, ids: list[str]) -> tuple[list[float], int, int]:
-    """Latencies of the answered, and how many were late or never answered."""
+async def collect(discord: DiscordControl, ids: list[str]) -> tuple[list[float], int, int, float]:
+    """Latencies of the answered, how many were late or never answered, and the time from
+    the first dispatch to the last answer."""
     await asyncio.sleep(4)  # past the deadline of the last one fired
     wanted = set(ids)
     latencies: list[float] = []
     missed = unanswered = 0
+    first, last = float("inf"), 0.0
     for record in await discord.interactions():
         if record["id"] not in wanted:
             continue
@@ -108,9 +110,17 @@ async def collect(discord: DiscordControl, ids: list[str]) -> tuple[list[float],
             continue
         latency = float(response["latency_ms"])
         latencies.append(latency)
+        first = min(first, float(record["dispatched_at"]))
+        last = max(last, float(response["at"]))
         if latency > 3000 or record.get("late_responses"):
             missed += 1
-    return latencies, missed, unanswered
+    return latencies, missed, unanswered, max(last - first, 1e-9)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def main() -> None:
@@ -141,7 +151,7 @@ async def main() -> None:
         assert await sync.wait() == 0
         with process(
             [sys.executable, "-m", "bot", "run"], env, log=Path("/tmp/encore-bench-run.log")
-        ):
+        ) as encore:
             await wait_until_up(f"{public_url}/health")
             members = []
             for index in range(MEMBERS):
@@ -167,10 +177,10 @@ async def main() -> None:
                 (f"fixed rate, {RATE:.0f}/s", RATE),
                 ("full speed, 64 in flight", None),
             ):
-                began = time.monotonic()
+                cpu_before = cpu_seconds(encore.pid)
                 ids = await fire(discord, guild, members, PER_RUN, rate)
-                latencies, missed, unanswered = await collect(discord, ids)
-                elapsed = time.monotonic() - began
+                latencies, missed, unanswered, elapsed = await collect(discord, ids)
+                cpu = cpu_seconds(encore.pid) - cpu_before  # idle waiting costs no CPU
                 rows.append(
                     [
                         label,
@@ -181,12 +191,25 @@ async def main() -> None:
                         f"{percentile(latencies, 0.99):.0f} ms",
                         missed,
                         unanswered,
+                        f"{cpu * 1000 / len(ids):.1f} ms",
+                        f"{cpu / elapsed:.0%}",
                     ]
                 )
     print(
         table(
             "Interaction latency (time to first response; /releases, /likes, /shuffle next, /account)",
-            ["run", "commands", "throughput", "p50", "p95", "p99", "over 3 s", "unanswered"],
+            [
+                "run",
+                "commands",
+                "throughput",
+                "p50",
+                "p95",
+                "p99",
+                "over 3 s",
+                "unanswered",
+                "bot CPU/command",
+                "bot CPU use",
+            ],
             rows,
         )
     )
