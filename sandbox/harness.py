@@ -7,8 +7,10 @@ production does (`bot.runtime.Encore`), only pointed at the emulators by its set
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import socket
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -388,3 +390,45 @@ def _personal_link(public_url: str, messages: list[dict[str, Any]]) -> str | Non
 
 def nonce_of(link_url: str) -> str:
     return urlsplit(link_url).path.rsplit("/", 1)[-1]
+
+
+DIGEST_MARKER = "Encore daily digest"  # the footer every digest post carries
+
+
+async def digest_posts(discord: DiscordControl) -> Counter[str]:
+    """How many digests each channel received, as the Discord emulator recorded them."""
+    posts: Counter[str] = Counter()
+    for message in await discord.messages():
+        footers = [str((e.get("footer") or {}).get("text", "")) for e in message["embeds"] or []]
+        if any(DIGEST_MARKER in footer for footer in footers):
+            posts[str(message["channel_id"])] += 1
+    return posts
+
+
+async def schedule_digests_now(database_url: str, guilds: list[dict[str, Any]]) -> None:
+    """Turn the digest on in each server's first channel, due a minute ago (UTC)."""
+    from sqlalchemy import insert
+
+    from db.engine import create_engine
+    from db.models import GuildSettings
+
+    now = dt.datetime.now(dt.UTC)
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                insert(GuildSettings),
+                [
+                    {
+                        "guild_id": int(guild["id"]),
+                        "channel_id": int(guild["channels"][0]["id"]),
+                        "post_time": (now - dt.timedelta(minutes=2)).time().replace(microsecond=0),
+                        "timezone": "UTC",
+                        "enabled": True,
+                        "next_run_at": now - dt.timedelta(minutes=1),
+                    }
+                    for guild in guilds
+                ],
+            )
+    finally:
+        await engine.dispose()

@@ -4,37 +4,22 @@ killed under it: after a restart every server has its digest exactly once."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import os
 import signal
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from sqlalchemy import insert, text
+from sqlalchemy import text
 
 from db.engine import create_engine
-from db.models import GuildSettings
 from sandbox.discord import DiscordControl, DiscordEmulator
+from sandbox.harness import digest_posts, schedule_digests_now
 from sandbox.processes import encore_env, process
 from sandbox.spotify import SpotifyEmulator
 
 SERVERS = 120
-MARKER = "Encore daily digest"
-
-
-async def digest_posts(discord: DiscordControl) -> Counter[str]:
-    """How many digests each channel received."""
-    posts: Counter[str] = Counter()
-    for message in await discord.messages():
-        footers = [
-            str((embed.get("footer") or {}).get("text", "")) for embed in message["embeds"] or []
-        ]
-        if any(MARKER in footer for footer in footers):
-            posts[str(message["channel_id"])] += 1
-    return posts
 
 
 async def wait_for(condition, timeout: float) -> bool:  # type: ignore[no-untyped-def]
@@ -58,22 +43,7 @@ async def test_a_killed_worker_leaves_no_duplicate_and_no_miss(
         await discord.create_guilds_bulk(SERVERS, "server")
         guilds = await discord.guilds()
         channels = {str(g["channels"][0]["id"]) for g in guilds}
-        now = dt.datetime.now(dt.UTC)
-        async with engine.begin() as connection:
-            await connection.execute(
-                insert(GuildSettings),
-                [
-                    {
-                        "guild_id": int(guild["id"]),
-                        "channel_id": int(guild["channels"][0]["id"]),
-                        "post_time": (now - dt.timedelta(minutes=2)).time().replace(microsecond=0),
-                        "timezone": "UTC",
-                        "enabled": True,
-                        "next_run_at": now - dt.timedelta(minutes=1),
-                    }
-                    for guild in guilds
-                ],
-            )
+        await schedule_digests_now(clean_database, guilds)
         env = encore_env(
             discord_base,
             spotify_base,

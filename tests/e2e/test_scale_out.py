@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import sys
 import time
-from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import insert
 
-from db.engine import create_engine
-from db.models import GuildSettings
 from sandbox.discord import DiscordControl, DiscordEmulator
-from sandbox.harness import render
+from sandbox.harness import digest_posts, render, schedule_digests_now
 from sandbox.processes import encore_env, free_port, process, wait_until_up
 from sandbox.spotify import SpotifyControl, SpotifyEmulator
 
@@ -175,40 +170,15 @@ async def a_link_made_through_the_web_process_is_confirmed_by_dm(cluster: Cluste
 
 async def every_server_gets_exactly_one_digest_from_two_workers(cluster: Cluster) -> None:
     guilds = await cluster.discord.guilds()
-    now = dt.datetime.now(dt.UTC)
-    engine = create_engine(cluster.database_url)
-    async with engine.begin() as connection:
-        await connection.execute(
-            insert(GuildSettings),
-            [
-                {
-                    "guild_id": int(guild["id"]),
-                    "channel_id": int(guild["channels"][0]["id"]),
-                    "post_time": (now - dt.timedelta(minutes=2)).time().replace(microsecond=0),
-                    "timezone": "UTC",
-                    "enabled": True,
-                    "next_run_at": now - dt.timedelta(minutes=1),
-                }
-                for guild in guilds
-            ],
-        )
-    await engine.dispose()
-
-    async def digests() -> Counter[str]:
-        posts: Counter[str] = Counter()
-        for message in await cluster.discord.messages():
-            footers = [
-                str((e.get("footer") or {}).get("text", "")) for e in message["embeds"] or []
-            ]
-            if any("Encore daily digest" in footer for footer in footers):
-                posts[str(message["channel_id"])] += 1
-        return posts
-
+    await schedule_digests_now(cluster.database_url, guilds)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and sum((await digests()).values()) < SERVERS:
+    while (
+        time.monotonic() < deadline
+        and sum((await digest_posts(cluster.discord)).values()) < SERVERS
+    ):
         await asyncio.sleep(0.3)
     await asyncio.sleep(2)  # both workers keep ticking: a duplicate would show up now
-    posts = await digests()
+    posts = await digest_posts(cluster.discord)
     missing = {str(guild["channels"][0]["id"]) for guild in guilds} - set(posts)
     assert not missing, f"{len(missing)} servers got no digest; {len(posts)} did"
     assert set(posts.values()) == {1}
