@@ -4,61 +4,21 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-import aiohttp
-
-
-class ControlError(RuntimeError):
-    def __init__(self, status: int, body: Any) -> None:
-        super().__init__(f"control API answered {status}: {body}")
-        self.status = status
-        self.body = body
+from sandbox.control import ControlClient
 
 
 def _clean(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
-class DiscordControl:
+class DiscordControl(ControlClient):
     """Drives a DiscordEmulator (possibly in another process) over HTTP.
 
     ``base_url`` is the emulator's base URL, e.g. ``http://127.0.0.1:8790``.
     """
 
-    def __init__(self, base_url: str, session: aiohttp.ClientSession | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._session = session
-        self._own_session = session is None
-
     async def __aenter__(self) -> DiscordControl:
         return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._own_session and self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        json: Any = None,
-        params: dict[str, Any] | None = None,
-        total_s: float = 60.0,
-    ) -> Any:
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        url = f"{self.base_url}/_sandbox{path}"
-        q = {k: str(v) for k, v in (params or {}).items() if v is not None}
-        async with self._session.request(
-            method, url, json=json, params=q, timeout=aiohttp.ClientTimeout(total=total_s)
-        ) as resp:
-            body = await resp.json(content_type=None)
-            if resp.status >= 400:
-                raise ControlError(resp.status, body)
-            return body
 
     async def _dict(self, method: str, path: str, *args: Any, **kw: Any) -> dict[str, Any]:
         return cast(dict[str, Any], await self._call(method, path, *args, **kw))
@@ -66,7 +26,6 @@ class DiscordControl:
     async def _list(self, method: str, path: str, *args: Any, **kw: Any) -> list[dict[str, Any]]:
         return cast(list[dict[str, Any]], await self._call(method, path, *args, **kw))
 
-    # -- state
     async def reset(self) -> dict[str, Any]:
         return await self._dict("POST", "/reset")
 

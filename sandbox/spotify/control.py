@@ -5,51 +5,20 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any, cast
 
-import aiohttp
+from sandbox.control import ControlClient, ControlError
 
 
-class SpotifyControlError(RuntimeError):
-    def __init__(self, status: int, body: Any) -> None:
-        super().__init__(f"sandbox control call failed: {status} {body!r}")
-        self.status = status
-        self.body = body
+class SpotifyControlError(ControlError):
+    """The Spotify emulator's control API answered with an error status."""
 
 
-class SpotifyControl:
+class SpotifyControl(ControlClient):
     """Drive a :class:`SpotifyEmulator` (possibly in another process) over HTTP."""
 
-    def __init__(self, base_url: str, session: aiohttp.ClientSession | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._session = session
-        self._own_session = session is None
+    error = SpotifyControlError
 
     async def __aenter__(self) -> SpotifyControl:
         return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._own_session and self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _s(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        return self._session
-
-    async def _call(
-        self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None
-    ) -> Any:
-        clean = {k: str(v) for k, v in (params or {}).items() if v is not None}
-        async with self._s().request(
-            method, self.base_url + "/_sandbox" + path, json=json, params=clean
-        ) as resp:
-            body = await resp.json(content_type=None)
-            if resp.status >= 400:
-                raise SpotifyControlError(resp.status, body)
-            return body
 
     # --- state
     async def reset(self) -> Any:
@@ -203,7 +172,7 @@ class SpotifyControl:
         extra = {"sandbox_deny": "1"} if deny else {"sandbox_user": user}
         sep = "&" if "?" in authorize_url else "?"
         url = authorize_url + sep + urllib.parse.urlencode(extra)
-        async with self._s().get(url, allow_redirects=False) as resp:
+        async with self._http().get(url, allow_redirects=False) as resp:
             if resp.status != 302:
                 raise SpotifyControlError(resp.status, await resp.text())
             return resp.headers["Location"]
