@@ -55,7 +55,9 @@ async def fan_out(
     sandbox: Sandbox, channels: list[int], guilds: list[int], workers: int
 ) -> list[object]:
     await schedule_all(sandbox, channels, guilds)
-    rate = sandbox.settings.discord_global_rate / workers
+    # As in production: every worker is given the whole rate and they share it while they
+    # fan out together (DigestService counts the workers holding leases).
+    rate = sandbox.settings.discord_global_rate
     services = [
         DigestService(
             sandbox.services.sessions,
@@ -79,7 +81,7 @@ async def fan_out(
     limited = sum(1 for r in requests if r.get("rate_limited"))
     sent = sum(report["sent"] for report in reports)
     return [
-        f"{workers} worker{'s' if workers > 1 else ''} × {rate:g}/s",
+        f"{workers} worker{'s' if workers > 1 else ''} sharing {rate:g}/s",
         sent,
         f"{elapsed:.1f} s",
         f"{sent / elapsed:.1f}/s",

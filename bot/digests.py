@@ -18,6 +18,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import aiohttp
 import discord
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -242,6 +243,10 @@ class Poster(Protocol):
         """The id of this digest if it is among the channel's recent messages."""
         ...
 
+    def share_with(self, posters: int) -> None:
+        """`posters` workers are fanning out now: take only this one's share of the rate."""
+        ...
+
 
 class Pacer:
     """Spaces requests evenly at `per_second` for every task of this process.
@@ -254,6 +259,14 @@ class Pacer:
         self._interval = 1.0 / per_second
         self._next = 0.0
 
+    @property
+    def per_second(self) -> float:
+        return 1.0 / self._interval
+
+    @per_second.setter
+    def per_second(self, value: float) -> None:
+        self._interval = 1.0 / value
+
     async def wait(self) -> None:
         now = asyncio.get_running_loop().time()
         slot = max(now, self._next)
@@ -262,23 +275,44 @@ class Pacer:
             await asyncio.sleep(slot - now)
 
 
+RATE_LIMITED_ATTEMPTS = 4
+
+
 class DiscordPoster:
     """Posts digests through any logged-in client: the gateway bot or the worker's REST client."""
 
     def __init__(self, client: discord.Client, per_second: float) -> None:
         self._client = client
+        self._rate = per_second  # for the whole cluster: Discord's limit is per bot
         self._pacer = Pacer(per_second)
 
+    @property
+    def per_second(self) -> float:
+        return self._pacer.per_second
+
+    def share_with(self, posters: int) -> None:
+        self._pacer.per_second = self._rate / max(1, posters)
+
     async def post(self, channel_id: int, digest: Digest) -> int:
-        await self._pacer.wait()
         channel = self._client.get_partial_messageable(channel_id)
-        try:
-            message = await channel.send(**digest_message(digest))
-        except (discord.Forbidden, discord.NotFound) as error:
-            raise ChannelUnavailable(_describe(error)) from None
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
-            raise PostFailed(type(error).__name__) from None
-        return message.id
+        attempts = 0
+        while True:
+            await self._pacer.wait()
+            try:
+                message = await channel.send(**digest_message(digest))
+            except (discord.Forbidden, discord.NotFound) as error:
+                raise ChannelUnavailable(_describe(error)) from None
+            except discord.HTTPException as error:
+                # discord.py gave up on a 429 (workers starting a fan-out together can
+                # briefly exceed the shared limit): a rate limit means wait, not fail.
+                attempts += 1
+                if error.status != 429 or attempts == RATE_LIMITED_ATTEMPTS:
+                    raise PostFailed(type(error).__name__) from None
+                await asyncio.sleep(attempts)
+            except (aiohttp.ClientError, TimeoutError) as error:
+                raise PostFailed(type(error).__name__) from None
+            else:
+                return message.id
 
     async def find_posted(self, channel_id: int, digest: Digest) -> int | None:
         await self._pacer.wait()
@@ -465,7 +499,8 @@ class DigestService:
     async def tick(self, now: dt.datetime | None = None) -> TickReport:
         """Post every due digest; safe to run in any number of processes at once."""
         report = TickReport()
-        if self.poster is None:
+        poster = self.poster
+        if poster is None:
             return report
         built: dict[tuple[dt.date, str], Digest] = {}
         # A pipeline: the next batch is claimed while this one is posted, so the pacer,
@@ -476,6 +511,8 @@ class DigestService:
             try:
                 while True:
                     selected, claims = await self._claim_batch(now or self._clock.now())
+                    if claims:
+                        await share()
                     for due in claims:
                         await queue.put(due)
                     if selected < self._batch_size:
@@ -484,8 +521,19 @@ class DigestService:
                 for _ in range(SENDERS):
                     await queue.put(None)
 
+        shared_at = -1.0
+
+        async def share() -> None:
+            # Workers fanning out together share Discord's global limit; who is posting
+            # changes as they start and finish, so look again every second.
+            nonlocal shared_at
+            if time.monotonic() - shared_at >= 1.0:
+                shared_at = time.monotonic()
+                poster.share_with(await self._posting_workers(now))
+
         async def send() -> None:
             while (due := await queue.get()) is not None:
+                await share()
                 try:
                     outcome = await self.deliver(due, now=now, built=built)
                 except Exception:
@@ -501,6 +549,16 @@ class DigestService:
                 **dict(report.outcomes),
             }
         return report
+
+    async def _posting_workers(self, now: dt.datetime | None) -> int:
+        """Workers holding live leases: each is in a fan-out (this one included)."""
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count(func.distinct(GuildSettings.claimed_by))).where(
+                    GuildSettings.claimed_until > (now or self._clock.now())
+                )
+            )
+        return max(1, int(count or 0))
 
     async def claim_due(self, now: dt.datetime | None = None) -> list[DigestClaim]:
         """Claim one batch of due servers for this worker (leased, with a digest run row)."""

@@ -283,6 +283,25 @@ async def test_two_workers_racing_post_each_server_once(world: World) -> None:
     assert claimers == {"worker-a", "worker-b"} and leftover is None
 
 
+async def test_workers_fanning_out_together_share_discords_global_rate(world: World) -> None:
+    servers = [await world.server(f"Server {n}") for n in range(4)]
+    setup = world.worker()
+    for guild_id, channel_id in servers:
+        await setup.set_channel(guild_id, channel_id)
+    world.clock.advance(hours=3)
+    busy, alone = world.worker("busy", batch_size=2), world.worker("alone", batch_size=2)
+    assert isinstance(busy.poster, DiscordPoster) and isinstance(alone.poster, DiscordPoster)
+
+    await busy.claim_due()  # holds leases on two servers: it is mid-fan-out
+    await alone.tick()  # posts the other two while "busy" still holds its leases
+    assert alone.poster.per_second == 25  # half of 50: two workers post at once
+
+    world.clock.advance(minutes=6)  # busy's leases ran out (it died)
+    world.clock.advance(days=1)
+    await alone.tick()
+    assert alone.poster.per_second == 50  # alone again: the whole rate
+
+
 async def test_a_worker_killed_mid_fan_out_is_finished_by_another_without_duplicates(
     world: World,
 ) -> None:

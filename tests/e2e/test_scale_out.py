@@ -47,7 +47,6 @@ async def cluster(clean_database: str, tmp_path: Path) -> AsyncIterator[Cluster]
         PUBLIC_URL=public_url,
         WEB_PORT=str(web_port),
         SCHEDULER_TICK_SECONDS="1",
-        DISCORD_GLOBAL_RATE="20",  # two workers share Discord's 50/s, as the README says
     )
     discord = DiscordControl(discord_base)
     spotify = SpotifyControl(spotify_base)
