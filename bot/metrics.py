@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 COMMANDS = Counter(
     "encore_commands_total", "Slash commands handled", ["command", "outcome"], registry=REGISTRY
-)
-COMMAND_SECONDS = Histogram(
-    "encore_command_seconds",
-    "Time from interaction to first response",
-    ["command"],
-    registry=REGISTRY,
 )
 SPOTIFY_CALLS = Counter(
     "encore_spotify_calls_total", "Spotify Web API calls", ["caller", "outcome"], registry=REGISTRY

@@ -32,7 +32,7 @@ from bot.errors import (
     SpotifyBusy,
     SpotifyUnavailable,
 )
-from bot.tokens import Accounts, InvalidGrant, TokenGrant, TokenStore
+from bot.tokens import InvalidGrant, TokenGrant, TokenStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,7 +63,7 @@ class SpotifyForbidden(EncoreError):
         super().__init__()
 
 
-class SpotifyAccounts(Accounts):
+class SpotifyAccounts:
     """Spotify's Accounts service: authorize URL, code exchange, refresh, client credentials."""
 
     def __init__(

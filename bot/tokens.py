@@ -11,6 +11,7 @@ import hmac
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import select
@@ -93,11 +94,10 @@ class InvalidGrant(Exception):
     """The refresh token (or code) is expired or revoked: only the user can fix it."""
 
 
-class Accounts:
+class Accounts(Protocol):
     """The part of Spotify's Accounts service the token store needs."""
 
-    async def refresh(self, refresh_token: str) -> TokenGrant:  # pragma: no cover - protocol
-        raise NotImplementedError
+    async def refresh(self, refresh_token: str) -> TokenGrant: ...
 
 
 class TokenStore:

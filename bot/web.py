@@ -13,13 +13,11 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import select, text
 
 from bot import __version__, metrics
 from bot.api import add_api_routes
 from bot.linking import LinkPageError
 from bot.services import Services
-from db.models import IngestionRun
 
 log = logging.getLogger(__name__)
 
@@ -164,14 +162,7 @@ async def health(request: web.Request) -> StreamResponse:
     services = request.app[SERVICES]
     report: dict[str, Any] = {"version": __version__}
     try:
-        async with services.sessions() as session:
-            await session.execute(text("SELECT 1"))
-            last = await session.scalar(
-                select(IngestionRun)
-                .where(IngestionRun.status == "ok")
-                .order_by(IngestionRun.finished_at.desc())
-                .limit(1)
-            )
+        last = await services.releases.last_success()  # also proves the database answers
         report["database"] = "ok"
         report["last_release_ingestion"] = (
             {
