@@ -25,8 +25,14 @@ from bot import metrics
 from bot.clock import Clock
 from bot.errors import EncoreError
 from bot.outbox import Outbox
-from bot.spotify import SpotifyForbidden, SpotifyGateway
-from bot.tokens import AUTHORIZATION_LIFETIME, InvalidGrant, TokenCipher, TokenGrant
+from bot.spotify import (
+    AUTHORIZATION_LIFETIME,
+    InvalidGrant,
+    SpotifyForbidden,
+    SpotifyGateway,
+    TokenCipher,
+    TokenGrant,
+)
 from db.engine import SessionFactory
 from db.models import USER_TABLES, LinkRequest, SpotifyLink
 

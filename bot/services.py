@@ -22,8 +22,7 @@ from bot.playlists import PlaylistService
 from bot.releases import ReleaseService
 from bot.search import SearchService
 from bot.shuffle import ShuffleService
-from bot.spotify import SpotifyAccounts, SpotifyGateway
-from bot.tokens import TokenCipher, TokenStore
+from bot.spotify import SpotifyAccounts, SpotifyGateway, TokenCipher, TokenStore
 from db.engine import SessionFactory, create_engine, session_factory, start_embedded_postgres
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import logging
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -21,6 +20,7 @@ from bot import metrics
 from bot.clock import Clock
 from bot.errors import NeedsRelink, NotLinked
 from bot.outbox import Outbox
+from bot.spotify.accounts import InvalidGrant, TokenGrant
 from db.engine import SessionFactory
 from db.models import SpotifyLink
 
@@ -78,20 +78,6 @@ class TokenCipher:
         """A key for HMAC signatures, derived from the first encryption key and a purpose."""
         raw = base64.urlsafe_b64decode(self._keys[0])
         return hmac.new(raw, f"encore:{purpose}".encode(), hashlib.sha256).digest()
-
-
-@dataclass(frozen=True)
-class TokenGrant:
-    """What Spotify's token endpoint answered."""
-
-    access_token: str
-    expires_in: int
-    scope: str
-    refresh_token: str | None = None
-
-
-class InvalidGrant(Exception):
-    """The refresh token (or code) is expired or revoked: only the user can fix it."""
 
 
 class Accounts(Protocol):

@@ -1,0 +1,36 @@
+"""Spotify access: the Accounts service, users' tokens, the Web API gateway (spotipy in
+threads), paging, ids, and the translation of Spotify's errors. Every Spotify quirk Encore
+knows has its one home here."""
+
+from bot.spotify.accounts import SCOPES, InvalidGrant, SpotifyAccounts, TokenGrant
+from bot.spotify.errors import SpotifyForbidden, translate
+from bot.spotify.gateway import SpotifyGateway
+from bot.spotify.ids import is_spotify_id, playlist_id_in_link, track_id_in
+from bot.spotify.paging import PAGE_SIZE, SEARCH_MAX_OFFSET, SEARCH_PAGE_SIZE, user_pages
+from bot.spotify.tokens import (
+    AUTHORIZATION_LIFETIME,
+    REFRESH_MARGIN,
+    TokenCipher,
+    TokenStore,
+)
+
+__all__ = [
+    "AUTHORIZATION_LIFETIME",
+    "PAGE_SIZE",
+    "REFRESH_MARGIN",
+    "SCOPES",
+    "SEARCH_MAX_OFFSET",
+    "SEARCH_PAGE_SIZE",
+    "InvalidGrant",
+    "SpotifyAccounts",
+    "SpotifyForbidden",
+    "SpotifyGateway",
+    "TokenCipher",
+    "TokenGrant",
+    "TokenStore",
+    "is_spotify_id",
+    "playlist_id_in_link",
+    "track_id_in",
+    "translate",
+    "user_pages",
+]
