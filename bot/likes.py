@@ -8,19 +8,24 @@ import asyncio
 import datetime as dt
 import functools
 import logging
-import re
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-import spotipy
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from bot.clock import Clock
 from bot.errors import BadInput, EncoreError, MissingScope, NotFound, NotLinked
 from bot.music import Track
-from bot.spotify import SpotifyGateway
+from bot.spotify import (
+    PAGE_SIZE,
+    SEARCH_PAGE_SIZE,
+    SpotifyGateway,
+    is_spotify_id,
+    track_id_in,
+    user_pages,
+)
 from db.engine import SessionFactory
 from db.models import Like, SpotifyLink, UserPreferences
 
@@ -28,13 +33,6 @@ log = logging.getLogger(__name__)
 
 SAVE_SCOPE = "user-library-modify"
 READ_SCOPE = "user-library-read"
-IMPORT_PAGE = 50  # the most GET /me/tracks gives at once
-SEARCH_LIMIT = 10  # the most GET /search gives at once since 2026
-
-_TRACK_ID = re.compile(r"[A-Za-z0-9]{22}")
-_TRACK_LINK = re.compile(
-    r"(?:spotify:track:|open\.spotify\.com/(?:intl-[A-Za-z-]+/)?track/)([A-Za-z0-9]{22})"
-)
 
 
 class NothingPlaying(EncoreError):
@@ -50,15 +48,6 @@ class LikesPrivate(EncoreError):
         "That member keeps their likes private. They can share them with "
         "`/likes-privacy visibility:public`."
     )
-
-
-def track_id_in(text: str) -> str | None:
-    """The track id in a bare id, a `spotify:track:` URI or an open.spotify.com link."""
-    text = text.strip()
-    if _TRACK_ID.fullmatch(text):
-        return text
-    found = _TRACK_LINK.search(text)
-    return found.group(1) if found else None
 
 
 def normalise(text: str) -> str:
@@ -231,7 +220,7 @@ class LikeService:
 
     async def _search(self, text: str) -> list[Track]:
         found: dict[str, Any] = await self._spotify.as_app(
-            lambda sp: sp.search(text, limit=SEARCH_LIMIT, type="track")
+            lambda sp: sp.search(text, limit=SEARCH_PAGE_SIZE, type="track")
         )
         items = (found.get("tracks") or {}).get("items") or []
         return [Track.from_spotify(item) for item in items if item and item.get("id")]
@@ -248,7 +237,7 @@ class LikeService:
         named = await self._track_or_none(track_id) if track_id else None
         if named is not None:
             return await self._like(discord_user_id, named, scopes)
-        if track_id and not _TRACK_ID.fullmatch(query.strip()):
+        if track_id and not is_spotify_id(query.strip()):
             raise NotFound  # a link to a track Spotify does not know
         # Free text (or 22 letters that were no track id): the top search result.
         found = await self._top_result(query)
@@ -452,9 +441,12 @@ class LikeService:
         """
         if READ_SCOPE not in await self._granted_scopes(discord_user_id):
             raise MissingScope
-        page: dict[str, Any] = await self._spotify.as_user(
-            discord_user_id, lambda sp: sp.current_user_saved_tracks(limit=IMPORT_PAGE)
+        pages = user_pages(
+            self._spotify,
+            discord_user_id,
+            lambda sp: sp.current_user_saved_tracks(limit=PAGE_SIZE),
         )
+        page = await anext(pages)  # the first page's errors are the command's to show
         total = int(page.get("total") or 0)
         read = added = 0
         while True:
@@ -463,10 +455,10 @@ class LikeService:
             read += len(entries)
             if progress is not None:
                 await progress(ImportProgress(read, total))
-            if not page.get("next"):
-                return ImportResult(read, max(total, read), added)
             try:
-                page = await self._spotify.as_user(discord_user_id, _next_page(page))
+                page = await anext(pages)
+            except StopAsyncIteration:
+                return ImportResult(read, max(total, read), added)
             except EncoreError as error:
                 log.info(
                     "Import of likes for %s stopped after %d: %r", discord_user_id, read, error
@@ -509,10 +501,6 @@ def _added_at(value: object) -> dt.datetime | None:
         return dt.datetime.fromisoformat(value)
     except ValueError:
         return None
-
-
-def _next_page(page: dict[str, Any]) -> Callable[[spotipy.Spotify], dict[str, Any]]:
-    return lambda sp: sp.next(page)
 
 
 def _escape_like(text: str) -> str:

@@ -11,37 +11,29 @@ import asyncio
 import datetime as dt
 import logging
 import math
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import spotipy
-
 from bot.clock import Clock
 from bot.errors import BadInput, EncoreError, NotFound, PlaylistNotReadable
 from bot.music import ArtistRef, PlaylistSummary, Track
-from bot.spotify import SpotifyForbidden, SpotifyGateway
+from bot.spotify import (
+    PAGE_SIZE,
+    SpotifyForbidden,
+    SpotifyGateway,
+    is_spotify_id,
+    playlist_id_in_link,
+    user_pages,
+)
 
 log = logging.getLogger(__name__)
 
-SPOTIFY_PAGE = 50  # the most `/me/playlists` and `/playlists/{id}/items` give per call
 CACHE_TTL = dt.timedelta(seconds=60)
 # Autocomplete must answer within Discord's 3 s; the first keystroke may wait this long
 # for the list, and the fill carries on in the background if Spotify is slower.
 AUTOCOMPLETE_WAIT = 2.0
 SUGGESTIONS = 25  # Discord shows at most 25 choices
-
-_PLAYLIST_LINK = re.compile(
-    r"(?:open\.spotify\.com/(?:[\w-]+/)?playlist/|spotify:playlist:)([A-Za-z0-9]{22})"
-)
-_PLAYLIST_ID = re.compile(r"[A-Za-z0-9]{22}")
-
-
-def playlist_id_in_link(text: str) -> str | None:
-    """The id in a Spotify playlist URL or URI, or None if `text` is neither."""
-    found = _PLAYLIST_LINK.search(text)
-    return found.group(1) if found else None
 
 
 def matching(playlists: Sequence[PlaylistSummary], typed: str) -> list[PlaylistSummary]:
@@ -68,7 +60,8 @@ ChunkLoader = Callable[[int], Awaitable[tuple[int, list[Track | None]]]]
 
 
 class PlaylistTracks:
-    """One playlist's tracks, fetched from Spotify 50 at a time as pages are shown."""
+    """One playlist's tracks, fetched from Spotify a page of `PAGE_SIZE` at a time as they
+    are shown."""
 
     def __init__(
         self,
@@ -95,7 +88,7 @@ class PlaylistTracks:
         last = min(first + self.per_page, self.total)
         shown: list[tuple[int, Track | None]] = []
         for position in range(first, last):
-            offset = position - position % SPOTIFY_PAGE
+            offset = position - position % PAGE_SIZE
             if offset not in self._chunks:
                 total, entries = await self._load(offset)
                 self._chunks[offset] = entries
@@ -196,16 +189,11 @@ class PlaylistService:
         self._cache[discord_user_id] = _CachedList(task.result(), now)
 
     async def _fetch_all(self, discord_user_id: int) -> tuple[PlaylistSummary, ...]:
-        # One call per page, so a 401 halfway retries that page only.
-        page: dict[str, Any] | None = await self._spotify.as_user(
-            discord_user_id, lambda sp: sp.current_user_playlists(limit=SPOTIFY_PAGE)
-        )
         found: list[PlaylistSummary] = []
-        while page is not None:
+        async for page in user_pages(
+            self._spotify, discord_user_id, lambda sp: sp.current_user_playlists(limit=PAGE_SIZE)
+        ):
             found.extend(PlaylistSummary.from_spotify(item) for item in page["items"] if item)
-            if not page.get("next"):
-                break
-            page = await self._spotify.as_user(discord_user_id, _following(page))
         return tuple(found)
 
     # -- one playlist ------------------------------------------------------------------
@@ -223,9 +211,7 @@ class PlaylistService:
     async def _find(self, discord_user_id: int, value: str) -> PlaylistSummary:
         if not value:
             raise BadInput("Choose one of your playlists, or paste a Spotify playlist link.")
-        playlist_id = playlist_id_in_link(value) or (
-            value if _PLAYLIST_ID.fullmatch(value) else None
-        )
+        playlist_id = playlist_id_in_link(value) or (value if is_spotify_id(value) else None)
         cached = self._fresh(discord_user_id)
         if cached is not None:
             for playlist in cached:
@@ -252,18 +238,18 @@ class PlaylistService:
             page: dict[str, Any] = await self._spotify.as_user(
                 discord_user_id,
                 lambda sp: sp.playlist_items(
-                    playlist_id, limit=SPOTIFY_PAGE, offset=offset, additional_types=("track",)
+                    playlist_id, limit=PAGE_SIZE, offset=offset, additional_types=("track",)
                 ),
             )
         except SpotifyForbidden as error:
-            if "registered" in error.spotify_message:
-                raise  # development mode: this user may not use the app at all
-            raise PlaylistNotReadable from None
+            raise unreadable(error) from None
         return int(page.get("total") or 0), [_entry(entry.get("item")) for entry in page["items"]]
 
 
-def _following(page: dict[str, Any]) -> Callable[[spotipy.Spotify], dict[str, Any] | None]:
-    return lambda sp: sp.next(page)
+def unreadable(error: SpotifyForbidden) -> EncoreError:
+    """A 403 on a playlist's contents: the playlist is someone else's, unless the app refuses
+    this user everything (development mode), which is the error to show."""
+    return error if error.development_mode else PlaylistNotReadable()
 
 
 def playlist_named(playlists: Sequence[PlaylistSummary], name: str) -> PlaylistSummary:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import metrics
 from bot.clock import Clock
 from bot.errors import EncoreError, SpotifyBusy, SpotifyUnavailable
-from bot.spotify import SpotifyGateway
+from bot.spotify import PAGE_SIZE, SEARCH_PAGE_SIZE, SpotifyGateway
 from db.engine import SessionFactory
 from db.models import Artist, IngestionRun, Release, ReleaseArtist
 
@@ -146,7 +146,7 @@ class NewReleasesSource:
     """`GET /browse/new-releases`: extended-quota apps, and apps created before 2026-02-11."""
 
     name = "new-releases"
-    page_size = 50
+    page_size = PAGE_SIZE
 
     def fetch(self, sp: spotipy.Spotify, offset: int) -> Page:
         try:
@@ -166,7 +166,7 @@ class TagNewSearchSource:
     """`GET /search?q=tag:new&type=album`: albums of the last two weeks, 10 a page."""
 
     name = "search-tag-new"
-    page_size = 10
+    page_size = SEARCH_PAGE_SIZE
 
     def fetch(self, sp: spotipy.Spotify, offset: int) -> Page:
         try:

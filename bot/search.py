@@ -12,13 +12,13 @@ from typing import Any, Literal
 
 from bot.errors import BadInput
 from bot.music import Album, ArtistRef, Track
-from bot.spotify import SpotifyGateway
+from bot.spotify import SEARCH_MAX_OFFSET, SEARCH_PAGE_SIZE, SpotifyGateway
 
 SearchKind = Literal["track", "album", "artist"]
 SearchResult = Track | Album | ArtistRef
 
-PAGE_SIZE = 10  # Spotify's cap on `limit` for /search since 2026
-MAX_OFFSET = 1000  # Spotify refuses a larger `offset`
+PAGE_SIZE = SEARCH_PAGE_SIZE  # results a page shows: as many as one call gives
+MAX_OFFSET = SEARCH_MAX_OFFSET
 MAX_QUERY_LENGTH = 200
 
 

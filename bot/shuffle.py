@@ -7,7 +7,6 @@ import asyncio
 import datetime as dt
 import logging
 import random
-import re
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -26,15 +25,21 @@ from bot.errors import (
     EncoreError,
     NoActiveDevice,
     NotLinked,
-    PlaylistNotReadable,
     PremiumRequired,
     SpotifyBusy,
     SpotifyUnavailable,
 )
 from bot.music import PlaylistSummary, Track
-from bot.playlists import PlaylistService, playlist_id_in_link, playlist_named
+from bot.playlists import PlaylistService, playlist_named, unreadable
 from bot.shuffle_algorithm import next_cycle_order, smart_shuffle
-from bot.spotify import SpotifyForbidden, SpotifyGateway
+from bot.spotify import (
+    PAGE_SIZE,
+    SpotifyForbidden,
+    SpotifyGateway,
+    is_spotify_id,
+    playlist_id_in_link,
+    user_pages,
+)
 from bot.ui.names import shown
 from db.engine import SessionFactory
 from db.models import ShuffleQueue, SpotifyLink
@@ -50,10 +55,7 @@ FRESH_FRACTION = 0.25  # a new cycle opens without the previous cycle's last qua
 # when it changed.
 CHANGE_CHECK_INTERVAL = dt.timedelta(minutes=5)
 MAX_DEAL = 10  # tracks per /shuffle next or play: one link button each fits a message
-SPOTIFY_PAGE = 50  # the most /playlists/{id}/items and /me/tracks give per call
 SUGGESTIONS = 25  # Discord shows at most 25 autocomplete choices
-
-_PLAYLIST_ID = re.compile(r"[A-Za-z0-9]{22}")
 
 
 class NoShuffleQueue(EncoreError):
@@ -242,10 +244,6 @@ def _liked_version(page: dict[str, Any]) -> str:
     items = page.get("items") or []
     newest = ((items[0].get("track") or {}).get("id") if items else None) or ""
     return f"liked:{page.get('total', 0)}:{newest}"
-
-
-def _following(page: dict[str, Any]) -> Callable[[spotipy.Spotify], Any]:
-    return lambda sp: sp.next(page)
 
 
 def _secure_rng() -> random.Random:
@@ -709,7 +707,7 @@ class ShuffleService:
         found = playlist_id_in_link(value)
         if found is not None:
             return found
-        if _PLAYLIST_ID.fullmatch(value):
+        if is_spotify_id(value):
             return value  # autocomplete's value; Spotify says if it is not a playlist
         return playlist_named(await self._playlists.playlists(discord_user_id), value).id
 
@@ -731,7 +729,7 @@ class ShuffleService:
                 ),
             )
         except SpotifyForbidden as error:
-            raise _unreadable(error) from None
+            raise unreadable(error) from None
         return meta
 
     async def _read(self, discord_user_id: int, source: str) -> SourceContents:
@@ -739,7 +737,7 @@ class ShuffleService:
         during the read is caught by the next check rather than missed."""
         if source == LIKED:
             first, entries = await self._pages(
-                discord_user_id, lambda sp: sp.current_user_saved_tracks(limit=SPOTIFY_PAGE)
+                discord_user_id, lambda sp: sp.current_user_saved_tracks(limit=PAGE_SIZE)
             )
             return SourceContents(
                 LIKED, LIKED_NAME, _liked_version(first), _parse_tracks(entries, "track")
@@ -748,26 +746,19 @@ class ShuffleService:
         try:
             _, entries = await self._pages(
                 discord_user_id,
-                lambda sp: sp.playlist_items(
-                    source, limit=SPOTIFY_PAGE, additional_types=("track",)
-                ),
+                lambda sp: sp.playlist_items(source, limit=PAGE_SIZE, additional_types=("track",)),
             )
         except SpotifyForbidden as error:
-            raise _unreadable(error) from None
+            raise unreadable(error) from None
         name = str(meta.get("name") or "Untitled playlist")
         return SourceContents(source, name, meta.get("snapshot_id"), _parse_tracks(entries, "item"))
 
     async def _pages(
-        self, discord_user_id: int, first: Callable[[spotipy.Spotify], Any]
+        self, discord_user_id: int, first: Callable[[spotipy.Spotify], dict[str, Any]]
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        # One call per page, so a 401 halfway retries that page only.
-        page: dict[str, Any] = await self._spotify.as_user(discord_user_id, first)
-        first_page = page
-        entries = list(page.get("items") or [])
-        while page.get("next"):
-            page = await self._spotify.as_user(discord_user_id, _following(page))
-            entries.extend(page.get("items") or [])
-        return first_page, entries
+        """The first page (it carries the totals) and every page's entries."""
+        pages = [page async for page in user_pages(self._spotify, discord_user_id, first)]
+        return pages[0], [entry for page in pages for entry in page.get("items") or []]
 
     async def _spotify_user_id(self, discord_user_id: int) -> str | None:
         async with self._sessions() as session:
@@ -777,12 +768,6 @@ class ShuffleService:
                 )
             )
             return found
-
-
-def _unreadable(error: SpotifyForbidden) -> EncoreError:
-    if "registered" in error.spotify_message:
-        return error  # development mode: this user may not use the app at all
-    return PlaylistNotReadable()
 
 
 def _name(name: str, source: str) -> str:

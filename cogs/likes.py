@@ -12,12 +12,13 @@ from discord.utils import escape_markdown
 from bot.client import EncoreBot
 from bot.likes import ImportProgress, ImportResult, LikedTrack
 from bot.music import Track
+from bot.spotify import PAGE_SIZE as SPOTIFY_PAGE_SIZE
 from bot.ui.like_button import like_message, unlike_message
 from bot.ui.messages import ACCENT, reply
 from bot.ui.paginator import Paginator
 
 PAGE_SIZE = 10
-PROGRESS_EVERY = 2  # pages of 50 between progress edits: often enough, within rate limits
+PROGRESS_EVERY = 2  # Spotify pages between progress edits: often enough, within rate limits
 
 
 def _choice(track: Track | LikedTrack) -> app_commands.Choice[str]:
@@ -143,7 +144,7 @@ class Likes(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
 
         async def show_progress(progress: ImportProgress) -> None:
-            pages_read = -(-progress.imported // 50)
+            pages_read = -(-progress.imported // SPOTIFY_PAGE_SIZE)
             if progress.imported < progress.total and pages_read % PROGRESS_EVERY == 0:
                 await interaction.edit_original_response(
                     content=f"Imported {progress.imported:,} of {progress.total:,}…"

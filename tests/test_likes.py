@@ -9,8 +9,9 @@ import pytest
 
 from bot.clock import FrozenClock
 from bot.errors import SpotifyBusy
-from bot.likes import TrackSearchCache, track_id_in
+from bot.likes import TrackSearchCache
 from bot.music import ArtistRef, Track
+from bot.spotify import track_id_in
 
 TRACK = "4uLU6hMCjMI75M1A2tKUQC"
 

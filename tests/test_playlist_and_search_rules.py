@@ -6,8 +6,9 @@ import pytest
 
 from bot.errors import BadInput
 from bot.music import PlaylistSummary
-from bot.playlists import matching, playlist_id_in_link
+from bot.playlists import matching
 from bot.search import SearchPage, clean_query
+from bot.spotify import playlist_id_in_link
 from bot.ui.names import linked, shown
 
 ID = "nN9YPQNLyeFSw7nape4BvB"
