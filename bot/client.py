@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import pkgutil
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,9 +14,9 @@ from discord.ext import commands
 
 from bot import metrics, options
 from bot.discord_setup import NO_MENTIONS
-from bot.errors import EncoreError
 from bot.outbox import Undeliverable
 from bot.services import Services
+from bot.ui.errors import report_error
 from bot.ui.like_button import LikeButton
 from bot.ui.messages import reply
 
@@ -35,62 +34,12 @@ def all_cogs() -> tuple[str, ...]:
     )
 
 
-# discord.py's attribute names where Discord's own client says something else.
-PERMISSION_NAMES = {"manage_guild": "Manage Server", "administrator": "Administrator"}
-
-
 def intents() -> discord.Intents:
     # Slash commands, buttons and DMs need no privileged intent; guilds gives us
     # channels and our own permissions for the digest settings.
     wanted = discord.Intents.none()
     wanted.guilds = True
     return wanted
-
-
-async def report_error(interaction: discord.Interaction[Any], error: Exception) -> None:
-    """Turn any error from a command or a button into one ephemeral message."""
-    original = getattr(error, "original", error)
-    if isinstance(original, EncoreError):
-        message = original.user_message
-        outcome = type(original).__name__
-    elif isinstance(error, app_commands.MissingPermissions):
-        missing = ", ".join(
-            PERMISSION_NAMES.get(p, p.replace("_", " ").title()) for p in error.missing_permissions
-        )
-        message = f"You need the {missing} permission to do that."
-        outcome = "forbidden"
-    elif isinstance(error, app_commands.NoPrivateMessage):
-        message = "That command only works in a server."
-        outcome = "dm"
-    elif isinstance(error, app_commands.CommandOnCooldown):
-        message = f"Slow down: try again in {error.retry_after:.0f} s."
-        outcome = "cooldown"
-    elif isinstance(error, app_commands.CheckFailure):
-        message = "You cannot use that command here."
-        outcome = "check"
-    elif isinstance(original, discord.NotFound) and original.code == 10062:
-        log.warning("An interaction expired before we answered it")
-        return  # nothing can be sent to an expired interaction
-    else:
-        incident = uuid.uuid4().hex[:8]
-        log.error("Incident %s in %s", incident, _describe(interaction), exc_info=original)
-        message = (
-            f"Something went wrong on our side (incident `{incident}`). Please try again later."
-        )
-        outcome = "incident"
-    command = interaction.command.qualified_name if interaction.command else "component"
-    metrics.COMMANDS.labels(command, outcome).inc()
-    try:
-        await reply(interaction, message, ephemeral=True)
-    except discord.HTTPException:
-        log.warning("Could not tell the user about an error in %s", _describe(interaction))
-
-
-def _describe(interaction: discord.Interaction[Any]) -> str:
-    if interaction.command is not None:
-        return f"/{interaction.command.qualified_name}"
-    data: dict[str, Any] = dict(interaction.data or {})
-    return f"component {data.get('custom_id', '?')}"
 
 
 class EncoreTree(app_commands.CommandTree["EncoreBot"]):

@@ -8,9 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import EncoreBot, report_error
+from bot.client import EncoreBot
 from bot.discord_setup import NO_MENTIONS
 from bot.errors import NotLinked
+from bot.ui.errors import report_error
 from bot.ui.messages import ACCENT, reply
 
 

@@ -14,6 +14,7 @@ from discord.utils import escape_markdown
 
 from bot.likes import LikeResult, UnlikeResult
 from bot.music import Track
+from bot.ui.errors import report_error
 from bot.ui.messages import reply
 
 if TYPE_CHECKING:
@@ -50,8 +51,6 @@ class LikeButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLA
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         # Not a view's button: a DynamicItem's errors would only be logged, so they are
         # reported here like any command's.
-        from bot.client import report_error
-
         try:
             await interaction.response.defer(ephemeral=True, thinking=True)
             likes = cast("EncoreBot", interaction.client).services.likes

@@ -8,6 +8,7 @@ from typing import Any
 import discord
 
 from bot.discord_setup import NO_MENTIONS
+from bot.ui.errors import report_error
 from bot.ui.messages import reply
 
 PageRenderer = Callable[[int], Awaitable[discord.Embed]]
@@ -141,8 +142,6 @@ class Paginator(discord.ui.View):
     async def on_error(
         self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any]
     ) -> None:
-        from bot.client import report_error
-
         await report_error(interaction, error)
 
 

@@ -1,0 +1,67 @@
+"""The one error handler: any error from a command, a button or a view becomes one ephemeral
+message. Our own errors (`EncoreError`) are explained; anything else is an incident with an id."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot import metrics
+from bot.errors import EncoreError
+from bot.ui.messages import reply
+
+log = logging.getLogger(__name__)
+
+# discord.py's attribute names where Discord's own client says something else.
+PERMISSION_NAMES = {"manage_guild": "Manage Server", "administrator": "Administrator"}
+
+
+async def report_error(interaction: discord.Interaction[Any], error: Exception) -> None:
+    """Turn any error from a command or a button into one ephemeral message."""
+    original = getattr(error, "original", error)
+    if isinstance(original, EncoreError):
+        message = original.user_message
+        outcome = type(original).__name__
+    elif isinstance(error, app_commands.MissingPermissions):
+        missing = ", ".join(
+            PERMISSION_NAMES.get(p, p.replace("_", " ").title()) for p in error.missing_permissions
+        )
+        message = f"You need the {missing} permission to do that."
+        outcome = "forbidden"
+    elif isinstance(error, app_commands.NoPrivateMessage):
+        message = "That command only works in a server."
+        outcome = "dm"
+    elif isinstance(error, app_commands.CommandOnCooldown):
+        message = f"Slow down: try again in {error.retry_after:.0f} s."
+        outcome = "cooldown"
+    elif isinstance(error, app_commands.CheckFailure):
+        message = "You cannot use that command here."
+        outcome = "check"
+    elif isinstance(original, discord.NotFound) and original.code == 10062:
+        log.warning("An interaction expired before we answered it")
+        return  # nothing can be sent to an expired interaction
+    else:
+        incident = uuid.uuid4().hex[:8]
+        log.error("Incident %s in %s", incident, describe(interaction), exc_info=original)
+        message = (
+            f"Something went wrong on our side (incident `{incident}`). Please try again later."
+        )
+        outcome = "incident"
+    command = interaction.command.qualified_name if interaction.command else "component"
+    metrics.COMMANDS.labels(command, outcome).inc()
+    try:
+        await reply(interaction, message, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("Could not tell the user about an error in %s", describe(interaction))
+
+
+def describe(interaction: discord.Interaction[Any]) -> str:
+    """The command or component an interaction is for, as logs name it."""
+    if interaction.command is not None:
+        return f"/{interaction.command.qualified_name}"
+    data: dict[str, Any] = dict(interaction.data or {})
+    return f"component {data.get('custom_id', '?')}"
