@@ -1,10 +1,10 @@
-"""EncoreBot: the gateway role. Wires services, loads cogs, owns the one error handler."""
+"""EncoreBot: the gateway role. Loads the cogs it is handed, routes every error to the one
+handler (`bot.ui.errors.report_error`), delivers the outbox's DMs."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import pkgutil
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,17 +21,6 @@ from bot.ui.like_button import LikeButton
 from bot.ui.messages import reply
 
 log = logging.getLogger(__name__)
-
-
-def all_cogs() -> tuple[str, ...]:
-    """Every module in `cogs/`: a new command group is a new file, nothing to register."""
-    import cogs
-
-    return tuple(
-        f"cogs.{module.name}"
-        for module in pkgutil.iter_modules(cogs.__path__)
-        if not module.name.startswith("_")
-    )
 
 
 def intents() -> discord.Intents:
@@ -67,7 +56,7 @@ class EncoreBot(commands.AutoShardedBot):
         *,
         shard_ids: Sequence[int] | None = None,
         shard_count: int | None = None,
-        cogs: Sequence[str] | None = None,
+        cogs: Sequence[str],
         deliver_outbox: bool = True,
         **discord_options: Any,
     ) -> None:
@@ -83,7 +72,7 @@ class EncoreBot(commands.AutoShardedBot):
             **discord_options,
         )
         self.services = services
-        self._cogs = all_cogs() if cogs is None else cogs
+        self._cogs = cogs  # extension names, chosen by the runtime
         self._deliver_outbox = deliver_outbox
         self._background: list[asyncio.Task[None]] = []
 

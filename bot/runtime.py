@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import pkgutil
 import signal
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,6 +14,7 @@ import discord
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+import cogs
 from bot.client import EncoreBot, intents, send_dm
 from bot.clock import Clock
 from bot.config import Role, Settings
@@ -24,6 +26,15 @@ from bot.web import start as start_web
 from db.migrate import upgrade
 
 log = logging.getLogger(__name__)
+
+
+def all_cogs() -> tuple[str, ...]:
+    """Every module in `cogs/`: a new command group is a new file, nothing to register."""
+    return tuple(
+        f"cogs.{module.name}"
+        for module in pkgutil.iter_modules(cogs.__path__)
+        if not module.name.startswith("_")
+    )
 
 
 @contextlib.asynccontextmanager
@@ -88,6 +99,7 @@ class Encore:
         if role in {Role.RUN, Role.GATEWAY}:
             self.bot = self._bot_class(
                 self.services,
+                cogs=all_cogs(),
                 shard_ids=settings.shard_ids,
                 shard_count=settings.shard_count,
                 **self._bot_options,
@@ -160,7 +172,7 @@ def _stop_on_signals() -> asyncio.Event:
 async def sync_commands(settings: Settings, guild_id: int | None) -> list[str]:
     point_discord_at(settings.discord_api_url, settings.discord_gateway_url)
     async with services_for(settings, migrate=False) as services:
-        bot = EncoreBot(services, deliver_outbox=False)
+        bot = EncoreBot(services, cogs=all_cogs(), deliver_outbox=False)
         try:
             await bot.login(discord_token(settings))  # runs setup_hook: cogs are loaded
             guild = discord.Object(guild_id) if guild_id else None
