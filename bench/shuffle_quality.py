@@ -17,7 +17,7 @@ from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.shuffle_algorithm import (
+from bot.shuffle.algorithm import (
     adjacencies,
     fisher_yates,
     next_cycle_order,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.shuffle_algorithm import (
+from bot.shuffle.algorithm import (
     adjacencies,
     fisher_yates,
     min_adjacencies,
