@@ -14,6 +14,7 @@ from bot.shuffle import Dealt, QueuedTrack, QueueProgress, StartedQueue, Upcomin
 from bot.ui.like_button import like_button
 from bot.ui.messages import ACCENT, reply
 from bot.ui.names import linked, shown
+from bot.ui.shuffle import source_choice
 
 SPOTIFY_TRACK_URL = "https://open.spotify.com/track/{}"
 
@@ -150,7 +151,7 @@ class Shuffle(
         self, interaction: discord.Interaction[EncoreBot], current: str
     ) -> list[app_commands.Choice[str]]:
         choices = await self.shuffle.source_choices(interaction.user.id, current)
-        return [app_commands.Choice(name=c.label, value=c.value) for c in choices]
+        return [source_choice(choice) for choice in choices]
 
     @app_commands.command(name="next", description="The next tracks of your shuffle queue")
     @app_commands.describe(count="How many tracks (1-10, default 1)")

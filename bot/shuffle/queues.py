@@ -27,7 +27,6 @@ from bot.shuffle.order import (
     secure_rng,
 )
 from bot.shuffle.sources import LIKED, SourceContents
-from bot.ui.names import shown
 from db.engine import SessionFactory
 from db.models import ShuffleQueue
 
@@ -282,10 +281,7 @@ class ShuffleQueues:
             else:
                 await session.execute(delete(ShuffleQueue).where(ShuffleQueue.id == queue_id))
         if change is None:
-            raise NothingToShuffle(
-                f"{_name(contents.name, contents.source)} is empty now, so its shuffle queue "
-                "was removed. Add some tracks on Spotify and `/shuffle start` it again."
-            )
+            raise NothingToShuffle(contents.source, contents.name, removed=True)
         return change
 
     async def touch(self, discord_user_id: int, queue_id: int) -> None:
@@ -345,7 +341,3 @@ async def _slice(session: AsyncSession, queue_id: int, start: int, count: int) -
 async def _order(session: AsyncSession, queue_id: int) -> list[Track]:
     stored = await session.scalar(select(ShuffleQueue.tracks).where(ShuffleQueue.id == queue_id))
     return [Track.from_json(item) for item in stored or []]
-
-
-def _name(name: str, source: str) -> str:
-    return "Your liked songs" if source == LIKED else f"The playlist “{shown(name)}”"

@@ -27,7 +27,6 @@ from bot.shuffle.order import PlaylistChange, secure_rng
 from bot.shuffle.queues import Dealt, QueueProgress, ShuffleQueues, StoredQueue, Upcoming
 from bot.shuffle.sources import LIKED, LIKED_NAME, SourceReader
 from bot.spotify import SpotifyGateway
-from bot.ui.names import shown
 from db.engine import SessionFactory
 from db.models import SpotifyLink
 
@@ -52,8 +51,12 @@ class StartedQueue:
 
 @dataclass(frozen=True)
 class SourceChoice:
-    label: str
+    """An autocomplete suggestion: liked songs (no playlist), or one of the user's playlists."""
+
     value: str
+    playlist: PlaylistSummary | None = None
+    # Someone else's playlist: Spotify lets us read it only if it is shared with the user.
+    others: bool = False
 
 
 class ShuffleService:
@@ -88,11 +91,12 @@ class ShuffleService:
         wanted = typed.strip().casefold()
         choices: list[SourceChoice] = []
         if wanted in LIKED_NAME.casefold() or wanted == LIKED:
-            choices.append(SourceChoice(LIKED_NAME, LIKED))
+            choices.append(SourceChoice(LIKED))
         found = await self._playlists.suggestions(discord_user_id, typed)
         me = await self._spotify_user_id(discord_user_id) if found else None
         for playlist in found[: SUGGESTIONS - len(choices)]:
-            choices.append(SourceChoice(_choice_label(playlist, me), playlist.id))
+            others = me is not None and playlist.owner_id != me
+            choices.append(SourceChoice(playlist.id, playlist, others))
         return choices
 
     async def start(self, discord_user_id: int, choice: str) -> StartedQueue:
@@ -103,7 +107,7 @@ class ShuffleService:
             return await self._resume(discord_user_id, existing)
         contents = await self._sources.read(discord_user_id, source)
         if not contents.tracks:
-            raise NothingToShuffle(_empty_message(contents.name, source))
+            raise NothingToShuffle(source, contents.name, removed=False)
         created = await self.queues.create(discord_user_id, contents)
         if created is None:  # the same start pressed twice: the other one made it
             return await self._resume(discord_user_id, await self._one(discord_user_id, source))
@@ -235,22 +239,3 @@ class ShuffleService:
                 )
             )
             return found
-
-
-def _empty_message(name: str, source: str) -> str:
-    if source == LIKED:
-        return "You have no liked songs on Spotify yet, so there is nothing to shuffle."
-    return f"The playlist “{shown(name)}” is empty, so there is nothing to shuffle."
-
-
-def _choice_label(playlist: PlaylistSummary, me: str | None) -> str:
-    """As /playlist labels them ("Road Trip · 37 tracks"), plus the owner when it is not
-    the user: Spotify will not let us read someone else's playlist unless it is shared."""
-    details = [f"{playlist.total:,} track{'s' if playlist.total != 1 else ''}"]
-    if me is not None and playlist.owner_id != me:
-        details.append(f"by {playlist.owner_name[:30]}")
-    tail = " · " + " · ".join(details)
-    name = playlist.name
-    if len(name) + len(tail) > 100:  # Discord's limit for a choice's name
-        name = name[: 99 - len(tail)].rstrip() + "…"
-    return name + tail

@@ -12,6 +12,8 @@ from discord import app_commands
 
 from bot import metrics
 from bot.errors import EncoreError
+from bot.shuffle import NothingToShuffle
+from bot.ui import shuffle
 from bot.ui.messages import reply
 
 log = logging.getLogger(__name__)
@@ -24,7 +26,7 @@ async def report_error(interaction: discord.Interaction[Any], error: Exception) 
     """Turn any error from a command or a button into one ephemeral message."""
     original = getattr(error, "original", error)
     if isinstance(original, EncoreError):
-        message = original.user_message
+        message = user_message(original)
         outcome = type(original).__name__
     elif isinstance(error, app_commands.MissingPermissions):
         missing = ", ".join(
@@ -57,6 +59,14 @@ async def report_error(interaction: discord.Interaction[Any], error: Exception) 
         await reply(interaction, message, ephemeral=True)
     except discord.HTTPException:
         log.warning("Could not tell the user about an error in %s", describe(interaction))
+
+
+def user_message(error: EncoreError) -> str:
+    """What the user is told. Errors that quote a name from Spotify are rendered here, in
+    `bot.ui`, where names are made safe to show; the rest carry their message."""
+    if isinstance(error, NothingToShuffle):
+        return shuffle.nothing_to_shuffle(error)
+    return error.user_message
 
 
 def describe(interaction: discord.Interaction[Any]) -> str:
