@@ -20,7 +20,8 @@ from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 
 from bench.report import machine, table
-from bot.digests import DigestService, DiscordPoster
+from bot.digests import DigestService
+from bot.ui.digest_poster import DiscordPoster
 from db.models import DigestRun, GuildSettings
 from sandbox.database import scratch_database
 from sandbox.harness import Sandbox

@@ -18,10 +18,10 @@ import cogs
 from bot.client import EncoreBot, intents, send_dm
 from bot.clock import Clock
 from bot.config import Role, Settings
-from bot.digests import DiscordPoster
 from bot.discord_setup import point_discord_at
 from bot.scheduler import build_scheduler
 from bot.services import Services
+from bot.ui.digest_poster import DiscordPoster
 from bot.web import start as start_web
 from db.migrate import upgrade
 

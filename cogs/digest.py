@@ -11,7 +11,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import EncoreBot
-from bot.digests import DigestStatus, digest_embed, long_date, timezone_names
+from bot.digests import DigestStatus, timezone_names
+from bot.ui.digest import digest_embed, long_date
 from bot.ui.messages import ACCENT, WARNING, reply
 
 COMMON_ZONES = (

@@ -17,7 +17,6 @@ from bot.clock import FrozenClock
 from bot.config import Role, load_settings
 from bot.digests import (
     DigestService,
-    DiscordPoster,
     due_local_date,
     next_post_at,
     parse_post_time,
@@ -28,6 +27,7 @@ from bot.discord_setup import point_discord_at
 from bot.errors import BadInput
 from bot.runtime import RestClient
 from bot.services import Services
+from bot.ui.digest_poster import DiscordPoster
 from db.models import Artist, DigestRun, GuildSettings, Release, ReleaseArtist
 from sandbox.discord import DiscordControl, DiscordEmulator
 

@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import discord
 from sqlalchemy import func, select, update
 
-from bot.digests import DiscordPoster
 from bot.likes import ImportProgress
+from bot.ui.digest_poster import DiscordPoster
 from bot.ui.like_button import like_button
 from db.models import Like, SpotifyLink, UserPreferences
 from sandbox.harness import Reply, Sandbox

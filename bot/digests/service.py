@@ -1,5 +1,5 @@
-"""Daily new-release digests: each server's schedule in its own time zone, claimed through
-PostgreSQL so any number of workers post it once per local day, and the paced Discord poster.
+"""The digest service: each server's digest settings, and the claiming and posting of due
+digests through PostgreSQL, so any number of workers post each once per local day.
 
 A digest is keyed on (server, local date) in `digest_runs`. A worker claims a due server with
 `FOR UPDATE SKIP LOCKED` and a lease, inserts the run with `ON CONFLICT DO NOTHING` (no row:
@@ -22,324 +22,31 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
-from typing import Any, Protocol
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
-import aiohttp
-import discord
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
 from bot.clock import Clock
-from bot.discord_setup import NO_MENTIONS
-from bot.errors import BadInput
-from bot.releases import ArtistReleases, ReleaseService
-from bot.ui.like_button import like_button
-from bot.ui.messages import ACCENT
-from bot.ui.names import linked
+from bot.digests.digest import Digest, DigestStatus
+from bot.digests.posting import ChannelUnavailable, Poster, PostFailed
+from bot.digests.schedule import (
+    DEFAULT_TIME,
+    due_local_date,
+    next_post_at,
+    parse_post_time,
+    parse_timezone,
+)
+from bot.releases import ReleaseService
 from db.engine import SessionFactory
 from db.models import DigestRun, GuildSettings
 
 log = logging.getLogger(__name__)
 
-MARKER = "Encore daily digest"
-DEFAULT_TIME = dt.time(9, 0)
 PAUSE_AFTER = 3  # consecutive 403/404 answers before a server's digest is paused
 SENDERS = 20  # posts in flight per worker; the pacer keeps them under the global limit
-UTC = dt.UTC
-
-
-# -- schedule arithmetic -----------------------------------------------------------------
-
-
-def parse_post_time(text: str) -> dt.time:
-    """'9:00', '09:00' or '21:30' (24-hour clock)."""
-    hours, sep, minutes = text.strip().partition(":")
-    valid = sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2
-    if valid and int(hours) <= 23 and int(minutes) <= 59:
-        return dt.time(int(hours), int(minutes))
-    raise BadInput(
-        f"`{text}` is not a time of day. Use HH:MM on the 24-hour clock, e.g. `09:00` or `18:30`."
-    )
-
-
-@cache
-def timezone_names() -> tuple[str, ...]:
-    return tuple(sorted(available_timezones()))
-
-
-@cache
-def _canonical_zones() -> dict[str, str]:
-    return {name.lower(): name for name in timezone_names()}
-
-
-def parse_timezone(text: str) -> str:
-    """An IANA zone name, matched without regard to case."""
-    name = _canonical_zones().get(text.strip().lower().replace(" ", "_"))
-    if name is None:
-        raise BadInput(
-            f"`{text}` is not a time zone I know. Use an IANA name such as `Europe/Berlin`, "
-            "`America/New_York` or `UTC` (the command suggests names as you type)."
-        )
-    return name
-
-
-def scheduled_at(day: dt.date, post_time: dt.time, timezone: str) -> dt.datetime:
-    """The UTC instant of `post_time` on local `day`.
-
-    zoneinfo resolves a time skipped by a spring-forward with the offset before the jump
-    (02:30 becomes 03:30) and a repeated fall-back time as its first occurrence (fold=0).
-    """
-    return dt.datetime.combine(day, post_time, ZoneInfo(timezone)).astimezone(UTC)
-
-
-def due_local_date(now: dt.datetime, post_time: dt.time, timezone: str) -> dt.date:
-    """The latest local date whose post time has come: what a digest claimed now is for."""
-    day = now.astimezone(ZoneInfo(timezone)).date() + dt.timedelta(days=1)
-    while scheduled_at(day, post_time, timezone) > now:
-        day -= dt.timedelta(days=1)
-    return day
-
-
-def next_post_at(
-    now: dt.datetime, post_time: dt.time, timezone: str, *, after_date: dt.date | None = None
-) -> dt.datetime:
-    """The first post time strictly after `now` (and for a local date after `after_date`)."""
-    day = now.astimezone(ZoneInfo(timezone)).date() - dt.timedelta(days=1)
-    if after_date is not None:
-        day = max(day, after_date + dt.timedelta(days=1))
-    while scheduled_at(day, post_time, timezone) <= now:
-        day += dt.timedelta(days=1)
-    return scheduled_at(day, post_time, timezone)
-
-
-# -- what is shown -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Digest:
-    """The new releases of one local date, as a server in `timezone` sees them."""
-
-    local_date: dt.date
-    timezone: str
-    artists: tuple[ArtistReleases, ...]
-
-    @property
-    def marker(self) -> str:
-        return f"{MARKER} · {self.local_date.isoformat()} · {self.timezone}"
-
-    @property
-    def marker_prefix(self) -> str:
-        return f"{MARKER} · {self.local_date.isoformat()}"
-
-    @property
-    def release_count(self) -> int:
-        return sum(len(artist.releases) for artist in self.artists)
-
-
-@dataclass(frozen=True)
-class DigestStatus:
-    guild_id: int
-    enabled: bool
-    channel_id: int | None
-    post_time: dt.time
-    timezone: str
-    post_when_empty: bool
-    next_run_at: dt.datetime | None
-    last_posted_at: dt.datetime | None
-    last_failure: str | None
-    last_failure_at: dt.datetime | None
-    paused_reason: str | None
-
-
-def long_date(day: dt.date) -> str:
-    return f"{day:%A} {day.day} {day:%B %Y}"
-
-
-def digest_embed(digest: Digest) -> discord.Embed:
-    day = long_date(digest.local_date)
-    embed = discord.Embed(title=f"New releases for {day} ({digest.timezone})"[:256], colour=ACCENT)
-    if not digest.artists:
-        embed.description = (
-            f"Nothing new came out on {day} in the {digest.timezone} time zone. "
-            "See you tomorrow!\n-# `/digest empty-days skip` turns these notes off."
-        )
-    else:
-        lines = [
-            f"Released on {day} ({digest.timezone}): {len(digest.artists)} artists, "
-            f"{digest.release_count} releases.",
-            "",
-        ]
-        size = len(lines[0])
-        for shown, artist in enumerate(digest.artists):
-            releases = ", ".join(
-                f"{linked(release.name, release.url, 60)} ({release.album_type})"
-                for release in artist.releases[:3]
-            )
-            if len(artist.releases) > 3:
-                releases += f" and {len(artist.releases) - 3} more"
-            line = f"**{linked(artist.name, artist.url, 60)}**: {releases}"
-            if size + len(line) > 3600:
-                lines.append(
-                    f"…and {len(digest.artists) - shown} more artists: `/releases` lists them all."
-                )
-                break
-            lines.append(line)
-            size += len(line) + 1
-        embed.description = "\n".join(lines)
-        cover = digest.artists[0].latest_release.image_url
-        if cover:
-            embed.set_thumbnail(url=cover)
-    embed.set_footer(text=digest.marker)
-    return embed
-
-
-LIKE_BUTTONS = 10  # two rows: the first artists' latest releases
-
-
-def digest_view(digest: Digest) -> discord.ui.View | None:
-    """A like button for the latest release of each of the first artists shown.
-
-    Like buttons are dynamic items: they need no listening view, so it never times out.
-    """
-    if not digest.artists:
-        return None
-    view = discord.ui.View(timeout=None)
-    for artist in digest.artists[:LIKE_BUTTONS]:
-        release = artist.latest_release
-        view.add_item(like_button(release.id, kind="album", label=release.name))
-    return view
-
-
-def digest_message(digest: Digest) -> dict[str, Any]:
-    """Everything a digest post sends."""
-    message: dict[str, Any] = {"embed": digest_embed(digest), "allowed_mentions": NO_MENTIONS}
-    view = digest_view(digest)
-    if view is not None:
-        message["view"] = view
-    return message
-
-
-# -- posting -----------------------------------------------------------------------------
-
-
-class ChannelUnavailable(Exception):
-    """Discord answered 403 or 404 for the channel: retrying soon would only add invalid requests."""
-
-
-class PostFailed(Exception):
-    """Anything else (5xx, a timeout): worth retrying in a few minutes."""
-
-
-class Poster(Protocol):
-    async def post(self, channel_id: int, digest: Digest) -> int:
-        """Post the digest; the new message's id."""
-        ...
-
-    async def find_posted(self, channel_id: int, digest: Digest) -> int | None:
-        """The id of this digest if it is among the channel's recent messages."""
-        ...
-
-    def share_with(self, posters: int) -> None:
-        """`posters` workers are fanning out now: take only this one's share of the rate."""
-        ...
-
-
-class Pacer:
-    """Spaces requests evenly at `per_second` for every task of this process.
-
-    discord.py has no pre-emptive global limit: a fan-out to thousands of channels must pace
-    itself below Discord's 50 requests/s or it collects 429s (and, at scale, a ban).
-    """
-
-    def __init__(self, per_second: float) -> None:
-        self._interval = 1.0 / per_second
-        self._next = 0.0
-
-    @property
-    def per_second(self) -> float:
-        return 1.0 / self._interval
-
-    @per_second.setter
-    def per_second(self, value: float) -> None:
-        self._interval = 1.0 / value
-
-    async def wait(self) -> None:
-        now = asyncio.get_running_loop().time()
-        slot = max(now, self._next)
-        self._next = slot + self._interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
-
-
-RATE_LIMITED_ATTEMPTS = 4
-
-
-class DiscordPoster:
-    """Posts digests through any logged-in client: the gateway bot or the worker's REST client."""
-
-    def __init__(self, client: discord.Client, per_second: float) -> None:
-        self._client = client
-        self._rate = per_second  # for the whole cluster: Discord's limit is per bot
-        self._pacer = Pacer(per_second)
-
-    @property
-    def per_second(self) -> float:
-        return self._pacer.per_second
-
-    def share_with(self, posters: int) -> None:
-        self._pacer.per_second = self._rate / max(1, posters)
-
-    async def post(self, channel_id: int, digest: Digest) -> int:
-        channel = self._client.get_partial_messageable(channel_id)
-        attempts = 0
-        while True:
-            await self._pacer.wait()
-            try:
-                message = await channel.send(**digest_message(digest))
-            except (discord.Forbidden, discord.NotFound) as error:
-                raise ChannelUnavailable(_describe(error)) from None
-            except discord.HTTPException as error:
-                # discord.py gave up on a 429 (workers starting a fan-out together can
-                # briefly exceed the shared limit): a rate limit means wait, not fail.
-                attempts += 1
-                if error.status != 429 or attempts == RATE_LIMITED_ATTEMPTS:
-                    raise PostFailed(type(error).__name__) from None
-                await asyncio.sleep(attempts)
-            except (aiohttp.ClientError, TimeoutError) as error:
-                raise PostFailed(type(error).__name__) from None
-            else:
-                return message.id
-
-    async def find_posted(self, channel_id: int, digest: Digest) -> int | None:
-        await self._pacer.wait()
-        me = self._client.user
-        channel = self._client.get_partial_messageable(channel_id)
-        try:
-            async for message in channel.history(limit=25):
-                if me is not None and message.author.id != me.id:
-                    continue
-                if any(
-                    (e.footer.text or "").startswith(digest.marker_prefix) for e in message.embeds
-                ):
-                    return message.id
-        except (discord.Forbidden, discord.NotFound) as error:
-            raise ChannelUnavailable(_describe(error)) from None
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
-            raise PostFailed(type(error).__name__) from None
-        return None
-
-
-def _describe(error: discord.HTTPException) -> str:
-    if isinstance(error, discord.NotFound):
-        return "the channel no longer exists (404)"
-    return "Encore may not post there (403): it needs View Channel, Send Messages and Embed Links"
-
-
-# -- the service -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

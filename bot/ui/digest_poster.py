@@ -1,0 +1,75 @@
+"""Posting digests through discord.py: any logged-in client, the gateway bot or the worker's
+REST client, paced below Discord's global rate limit."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import discord
+
+from bot.digests import ChannelUnavailable, Digest, Pacer, PostFailed
+from bot.ui.digest import digest_message
+
+RATE_LIMITED_ATTEMPTS = 4
+
+
+class DiscordPoster:
+    """Posts digests through any logged-in client: the gateway bot or the worker's REST client."""
+
+    def __init__(self, client: discord.Client, per_second: float) -> None:
+        self._client = client
+        self._rate = per_second  # for the whole cluster: Discord's limit is per bot
+        self._pacer = Pacer(per_second)
+
+    @property
+    def per_second(self) -> float:
+        return self._pacer.per_second
+
+    def share_with(self, posters: int) -> None:
+        self._pacer.per_second = self._rate / max(1, posters)
+
+    async def post(self, channel_id: int, digest: Digest) -> int:
+        channel = self._client.get_partial_messageable(channel_id)
+        attempts = 0
+        while True:
+            await self._pacer.wait()
+            try:
+                message = await channel.send(**digest_message(digest))
+            except (discord.Forbidden, discord.NotFound) as error:
+                raise ChannelUnavailable(_describe(error)) from None
+            except discord.HTTPException as error:
+                # discord.py gave up on a 429 (workers starting a fan-out together can
+                # briefly exceed the shared limit): a rate limit means wait, not fail.
+                attempts += 1
+                if error.status != 429 or attempts == RATE_LIMITED_ATTEMPTS:
+                    raise PostFailed(type(error).__name__) from None
+                await asyncio.sleep(attempts)
+            except (aiohttp.ClientError, TimeoutError) as error:
+                raise PostFailed(type(error).__name__) from None
+            else:
+                return message.id
+
+    async def find_posted(self, channel_id: int, digest: Digest) -> int | None:
+        await self._pacer.wait()
+        me = self._client.user
+        channel = self._client.get_partial_messageable(channel_id)
+        try:
+            async for message in channel.history(limit=25):
+                if me is not None and message.author.id != me.id:
+                    continue
+                if any(
+                    (e.footer.text or "").startswith(digest.marker_prefix) for e in message.embeds
+                ):
+                    return message.id
+        except (discord.Forbidden, discord.NotFound) as error:
+            raise ChannelUnavailable(_describe(error)) from None
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
+            raise PostFailed(type(error).__name__) from None
+        return None
+
+
+def _describe(error: discord.HTTPException) -> str:
+    if isinstance(error, discord.NotFound):
+        return "the channel no longer exists (404)"
+    return "Encore may not post there (403): it needs View Channel, Send Messages and Embed Links"
