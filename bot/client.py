@@ -17,7 +17,6 @@ from bot.discord_setup import NO_MENTIONS
 from bot.outbox import Undeliverable
 from bot.services import Services
 from bot.ui.errors import report_error
-from bot.ui.like_button import LikeButton
 from bot.ui.messages import reply
 
 log = logging.getLogger(__name__)
@@ -77,7 +76,6 @@ class EncoreBot(commands.AutoShardedBot):
         self._background: list[asyncio.Task[None]] = []
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(LikeButton)  # pressed on messages sent before a restart
         for name in self._cogs:
             await self.load_extension(name)
         if self._deliver_outbox:

@@ -1,54 +1,31 @@
-"""/like, /unlike, /likes, /likes-privacy and /likes-import: a user's liked tracks in Encore."""
+"""/like, /unlike, /likes, /likes-privacy and /likes-import: a user's liked tracks in Encore,
+and the like button on every track and release Encore shows."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
-from discord.utils import escape_markdown
 
 from bot.client import EncoreBot
-from bot.likes import ImportProgress, ImportResult, LikedTrack
-from bot.music import Track
-from bot.spotify import PAGE_SIZE as SPOTIFY_PAGE_SIZE
-from bot.ui.like_button import like_message, unlike_message
-from bot.ui.messages import ACCENT, reply
+from bot.likes import ImportProgress
+from bot.ui.errors import report_error
+from bot.ui.likes import (
+    LIKES_PER_PAGE,
+    LikeButton,
+    import_message,
+    import_progress_message,
+    like_message,
+    likes_embed,
+    no_likes_message,
+    track_choice,
+    unlike_message,
+    whose_likes,
+)
+from bot.ui.messages import reply
 from bot.ui.paginator import Paginator
-
-PAGE_SIZE = 10
-PROGRESS_EVERY = 2  # Spotify pages between progress edits: often enough, within rate limits
-
-
-def _choice(track: Track | LikedTrack) -> app_commands.Choice[str]:
-    label = f"{track.name} — {track.artist_names}"
-    if len(label) > 100:
-        label = label[:99] + "…"
-    return app_commands.Choice(name=label, value=track.id)
-
-
-def _line(position: int, track: LikedTrack) -> str:
-    name = escape_markdown(track.name)
-    title = f"[{name}]({track.url})" if track.url else name
-    when = discord.utils.format_dt(track.liked_at, "d")
-    return f"`{position:>3}.` **{title}** · {escape_markdown(track.artist_names)} · {when}"
-
-
-def _import_message(result: ImportResult) -> str:
-    if result.complete:
-        if result.total == 0:
-            return "Your Spotify library has no liked songs to import."
-        return (
-            f"Imported {result.read:,} liked songs from Spotify: {result.added:,} new in your "
-            f"Encore likes, {result.read - result.added:,} were already there."
-        )
-    assert result.interrupted_by is not None
-    return (
-        f"The import stopped after {result.read:,} of {result.total:,} songs "
-        f"({result.added:,} new): {result.interrupted_by.user_message} Everything read so far "
-        "is kept; run `/likes-import` again later to bring in the rest."
-    )
 
 
 class Likes(commands.Cog):
@@ -69,7 +46,23 @@ class Likes(commands.Cog):
     async def like_suggestions(
         self, interaction: discord.Interaction[EncoreBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        return [_choice(t) for t in await self.likes.suggest(interaction.user.id, current)]
+        return [track_choice(t) for t in await self.likes.suggest(interaction.user.id, current)]
+
+    @commands.Cog.listener()
+    async def on_like_pressed(
+        self, interaction: discord.Interaction[Any], kind: str, item_id: str
+    ) -> None:
+        """A like button (`bot.ui.likes.LikeButton`), on any message, pressed by anyone."""
+        # Not a command: errors would only be logged, so they are reported here as one's.
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            if kind == "album":
+                result = await self.likes.like_album(interaction.user.id, item_id)
+            else:
+                result = await self.likes.like_track(interaction.user.id, item_id)
+            await reply(interaction, like_message(result))
+        except Exception as error:  # every failure gets one friendly answer
+            await report_error(interaction, error)
 
     @app_commands.command(name="unlike", description="Remove a track from your likes")
     @app_commands.describe(track="One of your likes")
@@ -83,7 +76,7 @@ class Likes(commands.Cog):
         self, interaction: discord.Interaction[EncoreBot], current: str
     ) -> list[app_commands.Choice[str]]:
         own = await self.likes.recent(interaction.user.id, text=current, limit=25)
-        return [_choice(t) for t in own]
+        return [track_choice(t) for t in own]
 
     @app_commands.command(name="likes", description="Your likes, or a member's if they share them")
     @app_commands.describe(member="Whose likes to show (they must have made them public)")
@@ -92,30 +85,17 @@ class Likes(commands.Cog):
     ) -> None:
         viewer = interaction.user
         owner = member or viewer
-        first = await self.likes.page(owner.id, viewer.id, 0, size=PAGE_SIZE)
-        whose = "Your" if owner.id == viewer.id else f"{escape_markdown(owner.display_name)}'s"
+        first = await self.likes.page(owner.id, viewer.id, 0, size=LIKES_PER_PAGE)
         if first.total == 0:
-            empty = (
-                "You have no likes yet. Like a track with `/like`, or bring in your Spotify "
-                "liked songs with `/likes-import`."
-                if owner.id == viewer.id
-                else f"{escape_markdown(owner.display_name)} has no likes yet."
-            )
-            await reply(interaction, empty)
+            await reply(interaction, no_likes_message(owner, viewer))
             return
+        whose = whose_likes(owner, viewer)
 
         async def render(number: int) -> discord.Embed:
             page = first if number == 0 else await self.likes.page(owner.id, viewer.id, number)
-            lines = [
-                _line(number * PAGE_SIZE + i + 1, track) for i, track in enumerate(page.tracks)
-            ]
-            return discord.Embed(
-                title=f"{whose} likes ({page.total:,})",
-                description="\n".join(lines) or "Nothing on this page any more.",
-                colour=ACCENT,
-            )
+            return likes_embed(whose, number, page.total, page.tracks)
 
-        pages = -(-first.total // PAGE_SIZE)
+        pages = -(-first.total // LIKES_PER_PAGE)
         await Paginator(viewer.id, pages, render).start(interaction)
 
     @app_commands.command(
@@ -144,15 +124,14 @@ class Likes(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
 
         async def show_progress(progress: ImportProgress) -> None:
-            pages_read = -(-progress.imported // SPOTIFY_PAGE_SIZE)
-            if progress.imported < progress.total and pages_read % PROGRESS_EVERY == 0:
-                await interaction.edit_original_response(
-                    content=f"Imported {progress.imported:,} of {progress.total:,}…"
-                )
+            message = import_progress_message(progress)
+            if message is not None:
+                await interaction.edit_original_response(content=message)
 
         result = await self.likes.import_from_spotify(interaction.user.id, show_progress)
-        await interaction.edit_original_response(content=_import_message(result))
+        await interaction.edit_original_response(content=import_message(result))
 
 
 async def setup(bot: EncoreBot) -> None:
+    bot.add_dynamic_items(LikeButton)  # pressed on messages sent before a restart, too
     await bot.add_cog(Likes(bot))

@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from bot.client import EncoreBot
 from bot.shuffle import Dealt, QueuedTrack, QueueProgress, StartedQueue, Upcoming
-from bot.ui.like_button import like_button
+from bot.ui.likes import like_button
 from bot.ui.messages import ACCENT, reply
 from bot.ui.names import linked, shown
 from bot.ui.shuffle import source_choice

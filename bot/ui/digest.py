@@ -9,7 +9,7 @@ import discord
 
 from bot.digests import Digest
 from bot.discord_setup import NO_MENTIONS
-from bot.ui.like_button import like_button
+from bot.ui.likes import like_button
 from bot.ui.messages import ACCENT
 from bot.ui.names import linked
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from bot.likes import ImportProgress
 from bot.ui.digest_poster import DiscordPoster
-from bot.ui.like_button import like_button
+from bot.ui.likes import like_button
 from db.models import Like, SpotifyLink, UserPreferences
 from sandbox.harness import Reply, Sandbox
 

@@ -1,25 +1,26 @@
-"""The like button on every track or release Encore shows, and how a like is told to the user.
+"""How likes look: the like button on every track or release Encore shows, what a like or
+an unlike tells the user, the /likes pages and the import's progress.
 
 The button is a `DynamicItem`: its custom id carries what to like, so it works on any
-message, after any restart, for whoever presses it.
+message, after any restart, for whoever presses it. A press is dispatched as the
+`like_pressed` event (`on_like_pressed(interaction, kind, item_id)`); the likes cog answers it.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import discord
+from discord import app_commands
 from discord.utils import escape_markdown
 
-from bot.likes import LikeResult, UnlikeResult
+from bot.likes import ImportProgress, ImportResult, LikedTrack, LikeResult, UnlikeResult
 from bot.music import Track
-from bot.ui.errors import report_error
-from bot.ui.messages import reply
+from bot.spotify import PAGE_SIZE as SPOTIFY_PAGE_SIZE
+from bot.ui.messages import ACCENT
 
-if TYPE_CHECKING:
-    from bot.client import EncoreBot
-
+LIKE_PRESSED = "like_pressed"  # the event a press dispatches
 TEMPLATE = r"encore:like:(?P<kind>track|album):(?P<id>[A-Za-z0-9]{1,64})"
 
 
@@ -49,18 +50,7 @@ class LikeButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLA
         return cls(match["id"], kind=match["kind"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        # Not a view's button: a DynamicItem's errors would only be logged, so they are
-        # reported here like any command's.
-        try:
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            likes = cast("EncoreBot", interaction.client).services.likes
-            if self.kind == "album":
-                result = await likes.like_album(interaction.user.id, self.item_id)
-            else:
-                result = await likes.like_track(interaction.user.id, self.item_id)
-            await reply(interaction, like_message(result))
-        except Exception as error:  # every failure gets one friendly answer
-            await report_error(interaction, error)
+        interaction.client.dispatch(LIKE_PRESSED, interaction, self.kind, self.item_id)
 
 
 def like_button(track_id: str, *, kind: str = "track", label: str = "Like") -> discord.ui.Item[Any]:
@@ -119,3 +109,70 @@ def unlike_message(result: UnlikeResult) -> str:
             f"{result.spotify_error.user_message}"
         )
     return f"Removed {title} from your likes."
+
+
+# -- /like autocomplete, /likes, /likes-import -------------------------------------------
+
+LIKES_PER_PAGE = 10
+PROGRESS_EVERY = 2  # Spotify pages between progress edits: often enough, within rate limits
+
+
+def track_choice(track: Track | LikedTrack) -> app_commands.Choice[str]:
+    label = f"{track.name} — {track.artist_names}"
+    if len(label) > 100:
+        label = label[:99] + "…"
+    return app_commands.Choice(name=label, value=track.id)
+
+
+def _liked_line(position: int, track: LikedTrack) -> str:
+    name = escape_markdown(track.name)
+    title = f"[{name}]({track.url})" if track.url else name
+    when = discord.utils.format_dt(track.liked_at, "d")
+    return f"`{position:>3}.` **{title}** · {escape_markdown(track.artist_names)} · {when}"
+
+
+def whose_likes(owner: discord.abc.User, viewer: discord.abc.User) -> str:
+    return "Your" if owner.id == viewer.id else f"{escape_markdown(owner.display_name)}'s"
+
+
+def no_likes_message(owner: discord.abc.User, viewer: discord.abc.User) -> str:
+    if owner.id == viewer.id:
+        return (
+            "You have no likes yet. Like a track with `/like`, or bring in your Spotify "
+            "liked songs with `/likes-import`."
+        )
+    return f"{escape_markdown(owner.display_name)} has no likes yet."
+
+
+def likes_embed(whose: str, number: int, total: int, tracks: list[LikedTrack]) -> discord.Embed:
+    """Page `number` (from 0) of someone's likes."""
+    lines = [_liked_line(number * LIKES_PER_PAGE + i + 1, track) for i, track in enumerate(tracks)]
+    return discord.Embed(
+        title=f"{whose} likes ({total:,})",
+        description="\n".join(lines) or "Nothing on this page any more.",
+        colour=ACCENT,
+    )
+
+
+def import_progress_message(progress: ImportProgress) -> str | None:
+    """The progress line to show now, or None between updates (edits are rate limited)."""
+    pages_read = -(-progress.imported // SPOTIFY_PAGE_SIZE)
+    if progress.imported < progress.total and pages_read % PROGRESS_EVERY == 0:
+        return f"Imported {progress.imported:,} of {progress.total:,}…"
+    return None
+
+
+def import_message(result: ImportResult) -> str:
+    if result.complete:
+        if result.total == 0:
+            return "Your Spotify library has no liked songs to import."
+        return (
+            f"Imported {result.read:,} liked songs from Spotify: {result.added:,} new in your "
+            f"Encore likes, {result.read - result.added:,} were already there."
+        )
+    assert result.interrupted_by is not None
+    return (
+        f"The import stopped after {result.read:,} of {result.total:,} songs "
+        f"({result.added:,} new): {result.interrupted_by.user_message} Everything read so far "
+        "is kept; run `/likes-import` again later to bring in the rest."
+    )
