@@ -1,0 +1,100 @@
+"""How /link, /account and /forget-me look: the personal link's button, the account card, and
+the confirmation before deleting everything."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import discord
+
+from bot.linking import AccountView
+from bot.ui.errors import report_error
+from bot.ui.messages import ACCENT
+
+LINK_DM = (
+    "Here is your personal link to connect Spotify to Encore. It works once, for you only, "
+    "for 10 minutes. Do not share it."
+)
+
+
+def link_view(url: str) -> discord.ui.View:
+    view = discord.ui.View()
+    view.add_item(discord.ui.Button(label="Link Spotify", url=url, style=discord.ButtonStyle.link))
+    return view
+
+
+def link_in_reply(url: str, error: discord.HTTPException) -> str:
+    """The personal link in the private reply, when the DM could not be sent."""
+    # Closed DMs (403), or Discord too busy to take one more DM right now (429): either
+    # way the link is the user's, so it goes in the private reply.
+    why = "your DMs are closed" if isinstance(error, discord.Forbidden) else "Discord is busy"
+    return (
+        f"I could not send you a direct message ({why}), so here is your personal "
+        f"link. It works once, for you only, for 10 minutes:\n{url}"
+    )
+
+
+def account_embed(view: AccountView) -> discord.Embed:
+    embed = discord.Embed(title="Your Spotify link", colour=ACCENT)
+    embed.add_field(name="Account", value=discord.utils.escape_markdown(view.display_name))
+    embed.add_field(name="Linked", value=discord.utils.format_dt(view.linked_at, "D"))
+    status = (
+        "Spotify no longer accepts it: use `/link` again"
+        if view.needs_relink
+        else f"Renew within {view.days_left} days ({discord.utils.format_dt(view.expires_at, 'D')})"
+    )
+    embed.add_field(name="Status", value=status, inline=False)
+    embed.add_field(name="Permissions", value=", ".join(view.scopes) or "none", inline=False)
+    return embed
+
+
+FORGET_WARNING = (
+    "This deletes your Spotify link, tokens, likes, shuffle queues and settings. "
+    "It cannot be undone."
+)
+
+
+class ForgetConfirmation(discord.ui.View):
+    """Delete everything / Cancel, for the person who asked only; `forget` does the deleting."""
+
+    def __init__(self, owner_id: int, forget: Callable[[int], Awaitable[object]]) -> None:
+        super().__init__(timeout=60)
+        self.owner_id = owner_id
+        self._forget = forget
+        self.interaction: discord.Interaction[Any] | None = None
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        return interaction.user.id == self.owner_id
+
+    @discord.ui.button(label="Delete everything", style=discord.ButtonStyle.danger)
+    async def confirm(
+        self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]
+    ) -> None:
+        self.stop()
+        await self._forget(interaction.user.id)
+        await interaction.response.edit_message(
+            content="Done: Encore has deleted your link, tokens, likes, queues and settings.",
+            view=None,
+        )
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(
+        self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]
+    ) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Nothing was deleted.", view=None)
+
+    async def on_timeout(self) -> None:
+        if self.interaction is not None:
+            try:
+                await self.interaction.edit_original_response(
+                    content="Nothing was deleted (the confirmation expired).", view=None
+                )
+            except discord.HTTPException:
+                pass
+
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        await report_error(interaction, error)
