@@ -19,6 +19,7 @@ from bot.digests.schedule import (
     parse_timezone,
     scheduled_at,
     timezone_names,
+    timezone_suggestions,
 )
 from bot.digests.service import DigestClaim, DigestService, TickReport, worker_name
 
@@ -40,5 +41,6 @@ __all__ = [
     "parse_timezone",
     "scheduled_at",
     "timezone_names",
+    "timezone_suggestions",
     "worker_name",
 ]

@@ -10,6 +10,20 @@ from bot.errors import BadInput
 
 UTC = dt.UTC
 DEFAULT_TIME = dt.time(9, 0)
+# Offered before anything is typed.
+COMMON_ZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+)
 
 
 def parse_post_time(text: str) -> dt.time:
@@ -42,6 +56,17 @@ def parse_timezone(text: str) -> str:
             "`America/New_York` or `UTC` (the command suggests names as you type)."
         )
     return name
+
+
+def timezone_suggestions(typed: str, limit: int = 25) -> list[str]:
+    """Zone names containing what was typed; names whose city starts with it first
+    ("ber" -> Europe/Berlin)."""
+    wanted = typed.strip().lower().replace(" ", "_")
+    if not wanted:
+        return list(COMMON_ZONES[:limit])
+    matches = [name for name in timezone_names() if wanted in name.lower()]
+    matches.sort(key=lambda n: (not n.lower().rsplit("/", 1)[-1].startswith(wanted), len(n), n))
+    return matches[:limit]
 
 
 def scheduled_at(day: dt.date, post_time: dt.time, timezone: str) -> dt.datetime:

@@ -1,16 +1,17 @@
-"""How a digest looks: the daily post (embed and like buttons) and /digest status."""
+"""How a digest looks: the daily post (embed and like buttons), and the /digest answers."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import discord
 
-from bot.digests import Digest
+from bot.digests import Digest, DigestStatus
 from bot.discord_setup import NO_MENTIONS
 from bot.ui.likes import like_button
-from bot.ui.messages import ACCENT
+from bot.ui.messages import ACCENT, WARNING
 from bot.ui.names import linked
 
 
@@ -80,3 +81,97 @@ def digest_message(digest: Digest) -> dict[str, Any]:
     if view is not None:
         message["view"] = view
     return message
+
+
+# -- /digest -----------------------------------------------------------------------------
+
+# What Encore needs in the digest's channel, as Discord's client names the permissions.
+NEEDED = {
+    "view_channel": "View Channel",
+    "send_messages": "Send Messages",
+    "embed_links": "Embed Links",
+}
+
+
+def missing_permissions(channel_mention: str, missing: list[str]) -> str:
+    return (
+        f"I cannot post the digest in {channel_mention}: I am missing "
+        f"{', '.join(missing)} there. Give me those in the channel's permissions, "
+        "then run `/digest channel` again."
+    )
+
+
+def _when(moment: dt.datetime, timezone: str) -> str:
+    local = moment.astimezone(ZoneInfo(timezone))
+    utc = moment.astimezone(dt.UTC)
+    same = timezone in ("UTC", "Etc/UTC") or local.utcoffset() == dt.timedelta(0)
+    when = f"{local:%H:%M} on {long_date(local.date())} ({timezone})"
+    if not same:
+        when += f", {utc:%H:%M} UTC"
+    return f"{when}, {discord.utils.format_dt(moment, 'R')}"
+
+
+def status_embed(status: DigestStatus | None) -> discord.Embed:
+    if status is None or status.channel_id is None:
+        return discord.Embed(
+            title="Daily digest: off",
+            description=(
+                "This server gets no new-release digest yet. `/digest channel` picks where "
+                "it goes and turns it on (every day at 09:00 UTC until you change it)."
+            ),
+            colour=WARNING,
+        )
+    paused = status.paused_reason is not None
+    state = "paused" if paused else ("on" if status.enabled else "off")
+    embed = discord.Embed(
+        title=f"Daily digest: {state}", colour=WARNING if paused or not status.enabled else ACCENT
+    )
+    embed.add_field(name="Channel", value=f"<#{status.channel_id}>")
+    embed.add_field(name="Time", value=f"{status.post_time:%H:%M} {status.timezone}")
+    embed.add_field(
+        name="Days without releases",
+        value="a short note is posted" if status.post_when_empty else "nothing is posted",
+    )
+    if paused:
+        embed.add_field(
+            name="Paused",
+            value=(
+                f"{status.paused_reason}\nTo fix it: give Encore View Channel, Send Messages and "
+                f"Embed Links in <#{status.channel_id}> (or pick another channel), then run "
+                "`/digest channel` again."
+            ),
+            inline=False,
+        )
+    elif status.enabled and status.next_run_at is not None:
+        embed.add_field(
+            name="Next post", value=_when(status.next_run_at, status.timezone), inline=False
+        )
+    elif not status.enabled:
+        embed.add_field(
+            name="Next post", value="none: `/digest channel` turns it back on", inline=False
+        )
+    embed.add_field(
+        name="Last post",
+        value=_when(status.last_posted_at, status.timezone) if status.last_posted_at else "never",
+        inline=False,
+    )
+    if status.last_failure and status.last_failure_at:
+        embed.add_field(
+            name="Last failure",
+            value=f"{status.last_failure} ({discord.utils.format_dt(status.last_failure_at, 'R')})",
+            inline=False,
+        )
+    return embed
+
+
+def schedule_line(status: DigestStatus) -> str:
+    if not status.enabled or status.channel_id is None:
+        return (
+            f"Saved: {status.post_time:%H:%M} {status.timezone}. The digest is off until "
+            "`/digest channel` picks a channel."
+        )
+    assert status.next_run_at is not None
+    return (
+        f"The digest goes to <#{status.channel_id}> every day at {status.post_time:%H:%M} "
+        f"{status.timezone}. Next post: {_when(status.next_run_at, status.timezone)}."
+    )
