@@ -1,7 +1,7 @@
 """Errors a user can cause or meet, each with the one message they are shown.
 
-The app-command error handler in `bot.client` maps every `EncoreError` to an ephemeral
-reply with `user_message`; anything else is an incident, logged with an id.
+The one error handler (`bot.ui.errors.report_error`) maps every `EncoreError` to an
+ephemeral reply with its `user_message`; anything else is an incident, logged with an id.
 """
 
 from __future__ import annotations

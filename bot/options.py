@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import discord
 from discord import AppCommandOptionType, app_commands
 
 MAX_SAFE_INTEGER = 2**53 - 1  # Discord's own bound for integer options
@@ -19,8 +20,6 @@ def resolve(
     tree: app_commands.CommandTree[Any], data: dict[str, Any], guild_id: int | None
 ) -> tuple[app_commands.Command[Any, ..., Any] | None, list[dict[str, Any]]]:
     """The command an interaction names, and the options given to it."""
-    import discord
-
     name = str(data.get("name", ""))
     command: Any = None
     if guild_id is not None:
