@@ -18,6 +18,14 @@ log = logging.getLogger(__name__)
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
+# A stuck statement or a transaction left open must not hold a connection (and its locks)
+# for good. Statements end after STATEMENT_TIMEOUT, a transaction idle for longer than
+# IDLE_IN_TRANSACTION_TIMEOUT is ended by the server (its connection is closed), and the
+# driver gives up on a server that stops answering after COMMAND_TIMEOUT seconds.
+STATEMENT_TIMEOUT = "30s"
+IDLE_IN_TRANSACTION_TIMEOUT = "60s"
+COMMAND_TIMEOUT = 60.0
+
 
 def async_url(url: str) -> str:
     """Accept postgres://, postgresql:// or postgresql+driver:// and use asyncpg."""
@@ -48,6 +56,13 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         max_overflow=pool_size,
         pool_pre_ping=True,  # a connection killed under us is replaced, not surfaced
         pool_recycle=1800,
+        connect_args={
+            "command_timeout": COMMAND_TIMEOUT,
+            "server_settings": {
+                "statement_timeout": STATEMENT_TIMEOUT,
+                "idle_in_transaction_session_timeout": IDLE_IN_TRANSACTION_TIMEOUT,
+            },
+        },
     )
 
 

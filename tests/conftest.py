@@ -12,6 +12,7 @@ from sqlalchemy import text
 from db.engine import create_engine, session_factory
 from db.models import Base
 from sandbox.database import create_database, drop_database, server_url
+from tests.database_activity import DatabaseActivity
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +45,11 @@ async def sessions(clean_database: str):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def fernet_key() -> str:
     return Fernet.generate_key().decode()
+
+
+@pytest.fixture
+async def database_activity(clean_database: str) -> AsyncIterator[DatabaseActivity]:
+    """What PostgreSQL sees of the app's database (transactions, locks), read on demand."""
+    activity = DatabaseActivity(clean_database)
+    yield activity
+    await activity.close()

@@ -1,0 +1,103 @@
+"""The database's guard rails: timeouts on every connection, and advisory locks that are held
+outside any transaction and never outlive their block."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import text
+
+from db.engine import SessionFactory, create_engine
+from db.locks import advisory_lock, lock_key
+from tests.database_activity import DatabaseActivity
+
+
+async def test_every_connection_has_statement_idle_and_command_timeouts(
+    clean_database: str,
+) -> None:
+    engine = create_engine(clean_database)
+    try:
+        async with engine.connect() as connection:
+            statement = await connection.scalar(text("SHOW statement_timeout"))
+            idle = await connection.scalar(text("SHOW idle_in_transaction_session_timeout"))
+            raw = await connection.get_raw_connection()
+            command_timeout = raw.driver_connection._config.command_timeout  # type: ignore[union-attr]
+    finally:
+        await engine.dispose()
+    assert (statement, idle) == ("30s", "1min")
+    assert command_timeout == 60
+
+
+async def test_an_advisory_lock_is_held_outside_any_transaction(
+    sessions: SessionFactory, database_activity: DatabaseActivity
+) -> None:
+    key = lock_key("test", 1)
+    async with advisory_lock(sessions, key) as held:
+        assert held
+        seen = await database_activity.now()
+        assert len(seen.advisory_locks) == 1
+        assert seen.in_transaction == [] and seen.row_locks == []
+        async with advisory_lock(sessions, key, wait=False) as also:
+            assert not also  # another session asking without waiting is told no
+    assert (await database_activity.now()).advisory_locks == []
+
+
+async def test_a_waiter_gets_the_lock_when_the_holder_is_done(
+    sessions: SessionFactory, database_activity: DatabaseActivity
+) -> None:
+    key = lock_key("test", 2)
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def holder() -> None:
+        async with advisory_lock(sessions, key):
+            order.append("holder")
+            await release.wait()
+            order.append("holder done")
+
+    async def waiter() -> None:
+        async with advisory_lock(sessions, key):
+            order.append("waiter")
+
+    first = asyncio.create_task(holder())
+    async with asyncio.timeout(10):
+        while not order:
+            await asyncio.sleep(0.01)
+    second = asyncio.create_task(waiter())
+    async with asyncio.timeout(10):
+        while not any(
+            "pg_advisory_lock" in b.query and b.state == "active"
+            for b in (await database_activity.now()).backends
+        ):
+            await asyncio.sleep(0.01)
+    release.set()
+    await asyncio.gather(first, second)
+    assert order == ["holder", "holder done", "waiter"]
+
+
+async def test_a_waiter_cancelled_while_waiting_leaves_no_lock_behind(
+    sessions: SessionFactory, database_activity: DatabaseActivity
+) -> None:
+    key = lock_key("test", 3)
+    async with advisory_lock(sessions, key):
+        waiting = asyncio.create_task(advisory_lock(sessions, key).__aenter__())
+        async with asyncio.timeout(10):
+            while not any(
+                "pg_advisory_lock" in b.query and b.state == "active"
+                for b in (await database_activity.now()).backends
+            ):
+                await asyncio.sleep(0.01)
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+    async with asyncio.timeout(10):  # the cancelled waiter's connection is closed, not pooled
+        while (await database_activity.now()).advisory_locks:
+            await asyncio.sleep(0.01)
+    async with advisory_lock(sessions, key, wait=False) as held:
+        assert held
+
+
+def test_lock_keys_differ_by_purpose_and_id() -> None:
+    keys = {lock_key("a", 1), lock_key("a", 2), lock_key("b", 1), lock_key("a", 1, 2)}
+    assert len(keys) == 4
+    assert all(-(2**63) <= key < 2**63 for key in keys)
+    assert lock_key("a", 1) == lock_key("a", 1)
