@@ -1,5 +1,11 @@
 """A database outbox for direct messages: written in the same transaction as the change
-that causes them, delivered by whichever gateway or worker process gets to them first."""
+that causes them, delivered by whichever gateway or worker process gets to them first.
+
+Delivery claims a batch with a lease and commits, sends with no transaction open, then
+records each outcome. `available_at` is the lease: a claimed message is nobody else's
+until then, so a process that dies mid-send leaves its messages to be retried when it runs
+out. The claim bumps `attempts`, which tells a late outcome from a stale claim.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,9 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
@@ -19,6 +26,9 @@ from db.models import OutboxMessage
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+LEASE = dt.timedelta(minutes=2)  # how long a claimed message is this process's to send
+SEND_TIMEOUT = 60.0  # a send gives up well within its lease, so two never overlap
+SENDS_AT_ONCE = 10  # DMs in flight per process: discord.py paces each route itself
 
 
 class Undeliverable(Exception):
@@ -26,6 +36,25 @@ class Undeliverable(Exception):
 
 
 SendDM = Callable[[int, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    discord_user_id: int
+    kind: str
+    content: str
+    attempts: int  # after this claim: the claim is ours while the row still says so
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    message: _Claimed
+    error: Exception | None = None
+
+    @property
+    def sent(self) -> bool:
+        return self.error is None
 
 
 class Outbox:
@@ -49,51 +78,100 @@ class Outbox:
         self._wake.clear()
 
     async def deliver_due(self, send: SendDM, *, limit: int = 50) -> int:
-        """Send what is due; rows another process is sending are skipped, not waited for."""
-        delivered = 0
-        async with self._sessions() as session, session.begin():
-            now = self._clock.now()
-            rows = (
-                await session.scalars(
-                    select(OutboxMessage)
-                    .where(
-                        OutboxMessage.sent_at.is_(None),
-                        OutboxMessage.failed_at.is_(None),
-                        OutboxMessage.available_at <= now,
-                    )
-                    .order_by(OutboxMessage.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            for row in rows:
-                row.attempts += 1
+        """Send what is due, `SENDS_AT_ONCE` at a time; messages another process holds are
+        skipped, not waited for. Returns how many were sent."""
+        claimed = await self._claim(limit)
+        if not claimed:
+            return 0
+        gate = asyncio.Semaphore(SENDS_AT_ONCE)
+
+        async def attempt(message: _Claimed) -> _Outcome:
+            async with gate:
                 try:
-                    await send(row.discord_user_id, str(row.payload["content"]))
-                except Undeliverable as error:
-                    row.failed_at = now
-                    row.last_error = str(error)
+                    await asyncio.wait_for(
+                        send(message.discord_user_id, message.content), SEND_TIMEOUT
+                    )
+                except Exception as error:  # each outcome is recorded, none stops the others
+                    return _Outcome(message, error)
+                return _Outcome(message)
+
+        async with asyncio.TaskGroup() as group:
+            attempts = [group.create_task(attempt(message)) for message in claimed]
+        outcomes = [task.result() for task in attempts]
+        await self._record(outcomes)
+        return sum(1 for outcome in outcomes if outcome.sent)
+
+    async def _claim(self, limit: int) -> list[_Claimed]:
+        now = self._clock.now()
+        due = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.failed_at.is_(None),
+                OutboxMessage.available_at <= now,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        async with self._sessions() as session, session.begin():
+            rows = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(due))
+                .values(attempts=OutboxMessage.attempts + 1, available_at=now + LEASE)
+                .returning(
+                    OutboxMessage.id,
+                    OutboxMessage.discord_user_id,
+                    OutboxMessage.kind,
+                    OutboxMessage.payload,
+                    OutboxMessage.attempts,
+                )
+            )
+            claimed = [
+                _Claimed(row_id, user, kind, str(payload["content"]), attempts)
+                for row_id, user, kind, payload, attempts in rows
+            ]
+        return sorted(claimed, key=lambda message: message.id)
+
+    async def _record(self, outcomes: list[_Outcome]) -> None:
+        now = self._clock.now()
+        async with self._sessions() as session, session.begin():
+            for outcome in outcomes:
+                message, error = outcome.message, outcome.error
+                if error is None:
+                    values: dict[str, object] = {"sent_at": now}
+                    metrics.OUTBOX.labels("sent").inc()
+                elif isinstance(error, Undeliverable):
+                    values = {"failed_at": now, "last_error": str(error)}
                     metrics.OUTBOX.labels("undeliverable").inc()
                     log.info(
                         "DM %s to user %s is undeliverable: %s",
-                        row.kind,
-                        row.discord_user_id,
+                        message.kind,
+                        message.discord_user_id,
                         error,
                     )
-                except Exception as error:  # retried with backoff, then given up
-                    row.last_error = f"{type(error).__name__}: {error}"
-                    if row.attempts >= MAX_ATTEMPTS:
-                        row.failed_at = now
+                else:  # retried with backoff, then given up
+                    values = {"last_error": f"{type(error).__name__}: {error}"}
+                    if message.attempts >= MAX_ATTEMPTS:
+                        values["failed_at"] = now
                         metrics.OUTBOX.labels("failed").inc()
                     else:
-                        row.available_at = now + dt.timedelta(seconds=2**row.attempts)
+                        values["available_at"] = now + dt.timedelta(seconds=2**message.attempts)
                         metrics.OUTBOX.labels("retry").inc()
-                    log.warning("DM %s to user %s failed: %s", row.kind, row.discord_user_id, error)
-                else:
-                    row.sent_at = now
-                    delivered += 1
-                    metrics.OUTBOX.labels("sent").inc()
-        return delivered
+                    log.warning(
+                        "DM %s to user %s failed: %s", message.kind, message.discord_user_id, error
+                    )
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id == message.id,
+                        # Still our claim: a lease that ran out belongs to whoever took it next.
+                        OutboxMessage.attempts == message.attempts,
+                        OutboxMessage.sent_at.is_(None),
+                        OutboxMessage.failed_at.is_(None),
+                    )
+                    .values(**values)
+                )
 
     async def run(self, send: SendDM, *, idle: float = 1.0) -> None:
         """Deliver forever (a background task of the gateway and worker roles)."""
