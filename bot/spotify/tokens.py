@@ -14,7 +14,6 @@ from typing import Protocol
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
 from bot.clock import Clock
@@ -22,12 +21,14 @@ from bot.errors import NeedsRelink, NotLinked
 from bot.outbox import Outbox
 from bot.spotify.accounts import InvalidGrant, TokenGrant
 from db.engine import SessionFactory
+from db.locks import advisory_lock, lock_key
 from db.models import SpotifyLink
 
 log = logging.getLogger(__name__)
 
 # Refresh only when a token is used and expires within this margin.
 REFRESH_MARGIN = dt.timedelta(seconds=60)
+REFRESH_LOCK = "token-refresh"  # advisory lock purpose, one key per user
 # Spotify refresh tokens die six months after the user authorised.
 AUTHORIZATION_LIFETIME = dt.timedelta(days=182)
 
@@ -89,9 +90,10 @@ class Accounts(Protocol):
 class TokenStore:
     """Hands out valid access tokens, refreshing at most once per user at a time.
 
-    Across processes the refresh is serialised by a row lock (`SELECT ... FOR UPDATE`)
-    and the expiry is checked again after acquiring it; within a process a per-user
-    asyncio lock keeps concurrent commands from queueing on database connections.
+    Across processes the refresh is serialised by a session-level advisory lock per user
+    (held outside any transaction, so no row stays locked while Spotify answers) and the
+    expiry is checked again after acquiring it; within a process a per-user asyncio lock
+    keeps concurrent commands from queueing on database connections.
     """
 
     def __init__(
@@ -133,55 +135,72 @@ class TokenStore:
         return None if token == rejected else token
 
     async def _refresh_if_expiring(self, discord_user_id: int, rejected: str | None) -> str | None:
-        """The refreshed token, or None when Spotify refused the refresh token (marked)."""
-        async with self._sessions() as session, session.begin():
-            link = await session.scalar(
-                select(SpotifyLink)
-                .where(SpotifyLink.discord_user_id == discord_user_id)
-                .with_for_update()
-            )
-            if link is None:
-                raise NotLinked
-            current = self._usable(link, rejected)
-            if current is not None:  # someone refreshed while we waited for the lock
-                return current
+        """The refreshed token, or None when Spotify refused the refresh token (marked).
+
+        The session-level lock holds no transaction and no row: while Spotify answers, other
+        processes wait for the lock, and then find the fresh token.
+        """
+        async with advisory_lock(self._sessions, lock_key(REFRESH_LOCK, discord_user_id)):
+            async with self._sessions() as session:
+                link = await session.get(SpotifyLink, discord_user_id)
+                if link is None:
+                    raise NotLinked
+                current = self._usable(link, rejected)
+                if current is not None:  # someone refreshed while we waited for the lock
+                    return current
+                refreshed = link.refresh_token
             try:
-                grant = await self._accounts.refresh(self._cipher.decrypt(link.refresh_token))
+                grant = await self._accounts.refresh(self._cipher.decrypt(refreshed))
             except InvalidGrant:
                 metrics.TOKEN_REFRESHES.labels("invalid_grant").inc()
-                await self._mark_needs_relink(session, link)
-                grant = None  # raise after the mark is committed
+                await self._mark_needs_relink(discord_user_id, refreshed)
+                return None
             except Exception:
                 metrics.TOKEN_REFRESHES.labels("failed").inc()
                 raise  # an outage never touches the link
-            if grant is None:
-                return None
+            return await self._store(discord_user_id, refreshed, grant)
+
+    async def _store(self, discord_user_id: int, refreshed: bytes, grant: TokenGrant) -> str:
+        async with self._sessions() as session, session.begin():
+            link = await session.get(SpotifyLink, discord_user_id, with_for_update=True)
+            if link is None:
+                raise NotLinked  # unlinked while Spotify answered
+            if link.refresh_token != refreshed:
+                # Linked again meanwhile: the new link's tokens win over this refresh.
+                log.info(
+                    "User %s linked again during a refresh; keeping the new link", discord_user_id
+                )
+                return self._cipher.decrypt(link.access_token)
             now = self._clock.now()
             link.access_token = self._cipher.encrypt(grant.access_token)
             link.access_expires_at = now + dt.timedelta(seconds=grant.expires_in)
             if grant.refresh_token:  # Spotify may or may not rotate it; keep the old one if not
                 link.refresh_token = self._cipher.encrypt(grant.refresh_token)
             link.updated_at = now
-            metrics.TOKEN_REFRESHES.labels("ok").inc()
-            log.info("Refreshed the Spotify token of user %s", discord_user_id)
-            return grant.access_token
+        metrics.TOKEN_REFRESHES.labels("ok").inc()
+        log.info("Refreshed the Spotify token of user %s", discord_user_id)
+        return grant.access_token
 
-    async def _mark_needs_relink(self, session: AsyncSession, link: SpotifyLink) -> None:
-        log.warning(
-            "Spotify refused the refresh token of user %s: needs relink", link.discord_user_id
-        )
-        first_time = link.status != "needs_relink" and link.relink_notified_at is None
-        link.status = "needs_relink"
-        if first_time:
-            link.relink_notified_at = self._clock.now()
-            self._outbox.add_dm(
-                session,
-                link.discord_user_id,
-                "relink",
-                "Spotify no longer accepts Encore's access to your account "
-                f"**{link.display_name}** (it expired or was revoked). Use `/link` to connect "
-                "it again; your likes and queues are kept.",
+    async def _mark_needs_relink(self, discord_user_id: int, refused: bytes) -> None:
+        async with self._sessions() as session, session.begin():
+            link = await session.get(SpotifyLink, discord_user_id, with_for_update=True)
+            if link is None or link.refresh_token != refused:
+                return  # unlinked, or linked again, while Spotify answered
+            log.warning(
+                "Spotify refused the refresh token of user %s: needs relink", discord_user_id
             )
+            first_time = link.status != "needs_relink" and link.relink_notified_at is None
+            link.status = "needs_relink"
+            if first_time:
+                link.relink_notified_at = self._clock.now()
+                self._outbox.add_dm(
+                    session,
+                    discord_user_id,
+                    "relink",
+                    "Spotify no longer accepts Encore's access to your account "
+                    f"**{link.display_name}** (it expired or was revoked). Use `/link` to "
+                    "connect it again; your likes and queues are kept.",
+                )
 
     async def reencrypt_all(self) -> int:
         """Re-encrypt every stored token with the first key (after adding a new one)."""
