@@ -14,6 +14,7 @@ ORDER = [
     "linking.py",
     "ingestion.py",
     "shuffle_quality.py",
+    "shuffle_rollover.py",
     "api_artists.py",
     "gateway_memory.py",
 ]

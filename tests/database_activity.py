@@ -58,6 +58,12 @@ class Activity:
     def advisory_locks(self) -> list[Lock]:
         return [lock for lock in self.locks if lock.locktype == "advisory"]
 
+    def transactions_on(self, table: str) -> list[Backend]:
+        """Backends whose open transaction has touched `table`: a transaction keeps every
+        table lock it took, even a read's, until it ends."""
+        pids = {lock.pid for lock in self.locks if lock.relation == table}
+        return [backend for backend in self.in_transaction if backend.pid in pids]
+
 
 class DatabaseActivity:
     """Reads the activity of the app's database from a connection of its own."""

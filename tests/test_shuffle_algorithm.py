@@ -9,6 +9,8 @@ from collections.abc import Callable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.music import ArtistRef
+from bot.music import Track as MusicTrack
 from bot.shuffle.algorithm import (
     adjacencies,
     fisher_yates,
@@ -17,6 +19,7 @@ from bot.shuffle.algorithm import (
     smart_shuffle,
     spread,
 )
+from bot.shuffle.order import following_order, next_cycle_ids
 
 Track = tuple[int, int]  # (artist, track number): distinct tracks, artist is the key
 
@@ -217,3 +220,18 @@ def test_mostly_single_tracks_shuffle_without_repeats(seed: int) -> None:
     order = smart_shuffle(tracks, artist, random.Random(seed))
     assert sorted(order) == sorted(tracks)
     assert adjacencies(order, artist) == 0
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 6), min_size=0, max_size=40), st.integers(0, 2**32))
+def test_a_rollover_on_ids_alone_orders_as_it_would_on_the_tracks(
+    artists: list[int], seed: int
+) -> None:
+    """The stored order is reordered in PostgreSQL from ids; it must be the same order."""
+    tracks = [
+        MusicTrack(f"t{number}", f"Song {number}", (ArtistRef(f"a{a}", f"Artist {a}"),))
+        for number, a in enumerate(artists)
+    ]
+    on_tracks = following_order(tracks, tracks, random.Random(seed))
+    on_ids = next_cycle_ids([(t.id, t.primary_artist) for t in tracks], random.Random(seed))
+    assert on_ids == [track.id for track in on_tracks]

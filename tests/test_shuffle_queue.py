@@ -6,14 +6,15 @@ import asyncio
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.clock import FrozenClock
 from bot.errors import NoActiveDevice, PremiumRequired
 from bot.music import ArtistRef, Track
 from bot.shuffle import NothingToShuffle, ShuffleQueues, SourceContents
-from db.engine import SessionFactory
+from db.engine import SessionFactory, create_engine, session_factory
 from db.models import ShuffleQueue
+from tests.database_activity import DatabaseActivity
 
 USER = 4242
 PLAYLIST = "PlaylistPlaylistPlayli"
@@ -191,3 +192,83 @@ async def test_a_send_that_fails_halfway_moves_past_what_was_taken(
     assert isinstance(dealt.stopped_by, NoActiveDevice)
     row = await stored(sessions)
     assert row is not None and row.position == 2
+
+
+class HeldSpotifyQueue:
+    """Spotify's playback queue, taking each track only when told to."""
+
+    def __init__(self) -> None:
+        self.taken: list[str] = []
+        self.asked = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def add(self, track: Track) -> None:
+        self.asked.set()
+        await self.release.wait()
+        self.taken.append(track.id)
+
+
+async def test_no_transaction_or_row_lock_is_open_while_spotify_takes_the_tracks(
+    queues: ShuffleQueues, sessions: SessionFactory, database_activity: DatabaseActivity
+) -> None:
+    created = await queues.create(USER, contents("v1", tracks(1, 20)))
+    assert created is not None
+    spotify = HeldSpotifyQueue()
+    playing = asyncio.create_task(queues.deal(created.id, 3, spotify.add))
+    async with asyncio.timeout(10):
+        await spotify.asked.wait()  # Spotify holds the first call open
+    seen = await database_activity.now()
+    assert seen.in_transaction == [] and seen.row_locks == []
+    assert len(seen.advisory_locks) == 1  # the queue's: other deals wait for it
+    spotify.release.set()
+    dealt = await playing
+    assert dealt is not None and [q.track.id for q in dealt.tracks] == spotify.taken
+    row = await stored(sessions)
+    assert row is not None and row.position == 3
+
+
+async def test_a_next_from_another_process_during_a_play_gets_the_tracks_after_it(
+    clean_database: str, database_activity: DatabaseActivity
+) -> None:
+    clock = FrozenClock(dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC))
+    engines = [create_engine(clean_database), create_engine(clean_database)]
+    try:
+        gateway_a, gateway_b = (ShuffleQueues(session_factory(e), clock) for e in engines)
+        created = await gateway_a.create(USER, contents("v1", tracks(1, 20)))
+        assert created is not None
+        spotify = HeldSpotifyQueue()
+        playing = asyncio.create_task(gateway_a.deal(created.id, 3, spotify.add))
+        async with asyncio.timeout(10):
+            await spotify.asked.wait()
+        following = asyncio.create_task(gateway_b.deal(created.id, 2))
+        async with asyncio.timeout(10):
+            while not any(
+                "pg_advisory_lock" in b.query and b.state == "active"
+                for b in (await database_activity.now()).backends
+            ):
+                await asyncio.sleep(0.01)  # the next waits behind the play
+        spotify.release.set()
+        played, dealt = await playing, await following
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    assert played is not None and dealt is not None
+    assert [q.number for q in played.tracks] == [1, 2, 3]
+    assert [q.number for q in dealt.tracks] == [4, 5]
+
+
+async def test_a_cycle_rollover_of_a_large_playlist_stores_the_whole_next_order(
+    queues: ShuffleQueues, sessions: SessionFactory
+) -> None:
+    created = await queues.create(USER, contents("v1", tracks(1, 10_000, artists=400)))
+    assert created is not None
+    async with sessions() as session, session.begin():
+        await session.execute(update(ShuffleQueue).values(position=9_998))
+    dealt = await queues.deal(created.id, 5)
+    assert dealt is not None and dealt.new_cycle == 2
+    assert [q.number for q in dealt.tracks] == [9_999, 10_000, 1, 2, 3]
+    order = await order_of(sessions)
+    assert sorted(order) == sorted(f"t{i}" for i in range(1, 10_001))
+    row = await stored(sessions)
+    assert row is not None and (row.position, row.cycle) == (3, 2)
+    assert order[:3] == [q.track.id for q in dealt.tracks[2:]]

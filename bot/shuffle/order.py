@@ -66,6 +66,16 @@ def following_order(
     return [by_id[i] for i in order]
 
 
+def next_cycle_ids(order: Sequence[tuple[str, str]], rng: random.Random) -> list[str]:
+    """`following_order` of a finished cycle over the same tracks, from (track id, primary
+    artist) pairs alone: a cycle rollover reorders a stored order without its tracks."""
+    ids = [track_id for track_id, _ in order]
+    artist = dict(order)
+    return next_cycle_order(
+        list(dict.fromkeys(ids)), artist.__getitem__, rng, ids, fresh_fraction=FRESH_FRACTION
+    )
+
+
 def rebuilt_order(
     order: Sequence[Track],
     position: int,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import cast, delete, func, select, update
-from sqlalchemy.dialects.postgresql import JSONPATH
+from sqlalchemy import Text, cast, delete, func, literal, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB, JSONPATH
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -23,11 +25,13 @@ from bot.shuffle.order import (
     PlaylistChange,
     first_order,
     following_order,
+    next_cycle_ids,
     rebuilt_order,
     secure_rng,
 )
 from bot.shuffle.sources import LIKED, SourceContents
 from db.engine import SessionFactory
+from db.locks import advisory_lock, lock_key
 from db.models import ShuffleQueue
 
 
@@ -106,11 +110,17 @@ _QUEUE_COLUMNS = (
 )
 
 SendTrack = Callable[[Track], Awaitable[None]]
+QUEUE_LOCK = "shuffle-queue"  # advisory lock purpose, one key per queue
 
 
 class ShuffleQueues:
     """The stored queues: created, dealt from, rebuilt and deleted in PostgreSQL. Knows
-    nothing of Spotify; every change to one queue happens under its row lock.
+    nothing of Spotify.
+
+    Every change to one queue happens under its session-level advisory lock, which holds
+    no transaction: two quick presses never get the same track, and Spotify taking tracks
+    (`/shuffle play`) keeps no row locked. Whole orders (up to 10,000 tracks) are decoded,
+    reshuffled and encoded in a thread, never on the event loop.
 
     The order itself is stored, never a seed: Python only promises `random()` sequences
     across versions, and a playlist's order must survive upgrades.
@@ -129,7 +139,7 @@ class ShuffleQueues:
     async def create(self, discord_user_id: int, contents: SourceContents) -> StoredQueue | None:
         """A new queue over `contents` in a fresh smart order, made the current one; None if
         the user already has one for this source (a start pressed twice)."""
-        order = await asyncio.to_thread(first_order, contents.tracks, self._rng())
+        encoded, total = await asyncio.to_thread(_first_cycle, contents.tracks, self._rng())
         async with self._sessions() as session, session.begin():
             created = await session.scalar(
                 pg_insert(ShuffleQueue)
@@ -138,7 +148,7 @@ class ShuffleQueues:
                     source=contents.source,
                     source_name=contents.name,
                     snapshot_id=contents.version,
-                    tracks=[track.to_json() for track in order],
+                    tracks=_as_jsonb(encoded),
                     position=0,
                     cycle=1,
                     last_used_at=self._latest_use(discord_user_id),
@@ -148,9 +158,7 @@ class ShuffleQueues:
             )
         if created is None:
             return None
-        return StoredQueue(
-            created, contents.source, contents.name, contents.version, 0, len(order), 1
-        )
+        return StoredQueue(created, contents.source, contents.name, contents.version, 0, total, 1)
 
     async def of_user(
         self, discord_user_id: int, *, source: str | None = None
@@ -180,29 +188,32 @@ class ShuffleQueues:
         when given). Crossing the end of the cycle starts the next one. None if the queue
         is gone.
 
-        The row lock serialises one queue's deals, so two quick presses never get the
-        same track. With `send` (Spotify's playback queue) the lock is held while Spotify
-        takes the tracks: one user's row for a few hundred ms, and the position then
-        moves by exactly what Spotify accepted.
+        With `send` (Spotify's playback queue) the queue's lock is held while Spotify takes
+        the tracks, no transaction: the position then moves by exactly what Spotify accepted.
         """
-        async with self._sessions() as session, session.begin():
-            locked = await _locked(session, queue_id)
-            if locked is None:
-                return None
-            remainder = locked.total - locked.position
+        async with self._locked(queue_id):
+            async with self._sessions() as session:
+                queue = await _read(session, queue_id)
+                if queue is None:
+                    return None
+                remainder = queue.total - queue.position
+                this_cycle = await _slice(session, queue.id, queue.position, count)
+                finished = await _ids_and_artists(session, queue.id) if count >= remainder else None
             upcoming = [
-                QueuedTrack(track, locked.position + i + 1, locked.cycle)
-                for i, track in enumerate(await _slice(session, locked.id, locked.position, count))
+                QueuedTrack(track, queue.position + i + 1, queue.cycle)
+                for i, track in enumerate(this_cycle)
             ]
-            next_order: list[Track] | None = None
-            if count >= remainder:
-                previous = await _order(session, locked.id)
-                next_order = await asyncio.to_thread(
-                    following_order, previous, previous, self._rng()
-                )
+            next_order: list[str] | None = None
+            if finished is not None:
+                # The next cycle's order is worked out on ids, in a thread; the tracks stay in
+                # PostgreSQL, which reorders them itself (`_reordered`).
+                next_order = await asyncio.to_thread(next_cycle_ids, finished, self._rng())
+                async with self._sessions() as session:
+                    opening = await _tracks_with_ids(
+                        session, queue.id, next_order[: count - remainder]
+                    )
                 upcoming += [
-                    QueuedTrack(track, i + 1, locked.cycle + 1)
-                    for i, track in enumerate(next_order[: count - remainder])
+                    QueuedTrack(track, i + 1, queue.cycle + 1) for i, track in enumerate(opening)
                 ]
             taken = len(upcoming)
             stopped_by: EncoreError | None = None
@@ -213,76 +224,61 @@ class ShuffleQueues:
                         await send(queued.track)
                     except EncoreError as error:
                         if taken == 0:
-                            raise  # nothing taken: the transaction, and the queue, stay as they were
+                            raise  # nothing taken: the queue stays as it was
                         stopped_by = error
                         break
                     taken += 1
             values: dict[str, Any] = {"last_used_at": self._still_latest()}
             new_cycle: int | None = None
             if taken < remainder:
-                values["position"] = locked.position + taken
-                progress = locked.progress(position=locked.position + taken)
+                values["position"] = queue.position + taken
+                progress = queue.progress(position=queue.position + taken)
             else:
                 # The cycle is over: the next order starts now, so peek and status already
                 # show the new cycle.
                 assert next_order is not None
-                new_cycle = locked.cycle + 1
-                values.update(
-                    tracks=[track.to_json() for track in next_order],
-                    position=taken - remainder,
-                    cycle=new_cycle,
-                )
-                progress = locked.progress(
+                new_cycle = queue.cycle + 1
+                values.update(position=taken - remainder, cycle=new_cycle)
+                progress = queue.progress(
                     position=taken - remainder, total=len(next_order), cycle=new_cycle
                 )
-            await session.execute(
-                update(ShuffleQueue).where(ShuffleQueue.id == locked.id).values(**values)
-            )
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    update(ShuffleQueue).where(ShuffleQueue.id == queue.id).values(**values)
+                )
+                if new_cycle is not None:
+                    assert next_order is not None
+                    await session.execute(_REORDER, {"queue_id": queue.id, "ids": next_order})
         return Dealt(upcoming[:taken], progress, new_cycle, count, stopped_by)
 
     async def rebuild(self, queue_id: int, contents: SourceContents) -> PlaylistChange | None:
         """Bring the queue in line with its source's new contents (see `rebuilt_order`).
         None if it already matches this version (another press rebuilt it) or is gone;
         an emptied source deletes the queue and raises `NothingToShuffle`."""
-        change: PlaylistChange | None = None
-        async with self._sessions() as session, session.begin():
-            locked = await _locked(session, queue_id)
-            if locked is None or locked.version == contents.version:
-                return None
-            if contents.tracks:
-                # Orders of thousands of tracks take tens of ms: off the event loop.
-                new_order, position, change = await asyncio.to_thread(
-                    rebuilt_order,
-                    await _order(session, queue_id),
-                    locked.position,
-                    locked.cycle,
-                    contents.tracks,
-                    self._rng(),
-                )
-                values: dict[str, Any] = {
-                    "tracks": [track.to_json() for track in new_order],
-                    "position": position,
-                    "snapshot_id": contents.version,
-                    "source_name": contents.name,
-                }
-                if position >= len(new_order):
-                    # Everything not yet heard was removed: this cycle is over.
-                    fresh = await asyncio.to_thread(
-                        following_order, new_order, new_order, self._rng()
-                    )
-                    values.update(
-                        tracks=[track.to_json() for track in fresh],
-                        position=0,
-                        cycle=locked.cycle + 1,
-                    )
+        async with self._locked(queue_id):
+            async with self._sessions() as session:
+                queue = await _read(session, queue_id)
+                if queue is None or queue.version == contents.version:
+                    return None
+                stored = await _raw_order(session, queue_id)
+            if not contents.tracks:
+                async with self._sessions() as session, session.begin():
+                    await session.execute(delete(ShuffleQueue).where(ShuffleQueue.id == queue_id))
+                raise NothingToShuffle(contents.source, contents.name, removed=True)
+            rebuilt = await asyncio.to_thread(_rebuilt, stored, queue, contents.tracks, self._rng)
+            async with self._sessions() as session, session.begin():
                 await session.execute(
-                    update(ShuffleQueue).where(ShuffleQueue.id == queue_id).values(**values)
+                    update(ShuffleQueue)
+                    .where(ShuffleQueue.id == queue_id)
+                    .values(
+                        tracks=_as_jsonb(rebuilt.encoded),
+                        position=rebuilt.position,
+                        cycle=rebuilt.cycle,
+                        snapshot_id=contents.version,
+                        source_name=contents.name,
+                    )
                 )
-            else:
-                await session.execute(delete(ShuffleQueue).where(ShuffleQueue.id == queue_id))
-        if change is None:
-            raise NothingToShuffle(contents.source, contents.name, removed=True)
-        return change
+        return rebuilt.change
 
     async def touch(self, discord_user_id: int, queue_id: int) -> None:
         """Make the queue the current one: next, peek, play and stop act on it."""
@@ -294,8 +290,12 @@ class ShuffleQueues:
             )
 
     async def delete(self, queue_id: int) -> None:
-        async with self._sessions() as session, session.begin():
+        async with self._locked(queue_id), self._sessions() as session, session.begin():
             await session.execute(delete(ShuffleQueue).where(ShuffleQueue.id == queue_id))
+
+    def _locked(self, queue_id: int) -> AbstractAsyncContextManager[bool]:
+        """One queue's changes, one at a time across every process."""
+        return advisory_lock(self._sessions, lock_key(QUEUE_LOCK, queue_id))
 
     def _latest_use(self, discord_user_id: int) -> ColumnElement[dt.datetime]:
         """Now, or just after the user's latest use if that is later: the queue started last
@@ -311,13 +311,9 @@ class ShuffleQueues:
         return func.greatest(ShuffleQueue.last_used_at, self._clock.now())
 
 
-async def _locked(session: AsyncSession, queue_id: int) -> StoredQueue | None:
+async def _read(session: AsyncSession, queue_id: int) -> StoredQueue | None:
     found = (
-        await session.execute(
-            select(*_QUEUE_COLUMNS)
-            .where(ShuffleQueue.id == queue_id)
-            .with_for_update(of=ShuffleQueue)
-        )
+        await session.execute(select(*_QUEUE_COLUMNS).where(ShuffleQueue.id == queue_id))
     ).one_or_none()
     return None if found is None else StoredQueue(*found)
 
@@ -338,6 +334,96 @@ async def _slice(session: AsyncSession, queue_id: int, start: int, count: int) -
     return [Track.from_json(item) for item in sliced or []]
 
 
-async def _order(session: AsyncSession, queue_id: int) -> list[Track]:
-    stored = await session.scalar(select(ShuffleQueue.tracks).where(ShuffleQueue.id == queue_id))
-    return [Track.from_json(item) for item in stored or []]
+# A track at a time: no single parse or dump of a 10,000-track order holds the GIL for tens
+# of ms, so the event loop keeps turning while a thread works through it.
+_ORDER = text(
+    "SELECT entry.value::text FROM shuffle_queues, "
+    "jsonb_array_elements(shuffle_queues.tracks) WITH ORDINALITY AS entry(value, place) "
+    "WHERE shuffle_queues.id = :queue_id ORDER BY entry.place"
+)
+
+
+_IDS_AND_ARTISTS = text(
+    "SELECT entry.value->>'id', "
+    "coalesce(entry.value->'artists'->0->>'id', entry.value->>'id') "
+    "FROM shuffle_queues, "
+    "jsonb_array_elements(shuffle_queues.tracks) WITH ORDINALITY AS entry(value, place) "
+    "WHERE shuffle_queues.id = :queue_id ORDER BY entry.place"
+)
+_WITH_IDS = text(
+    "SELECT entry.value::text FROM shuffle_queues, "
+    "jsonb_array_elements(shuffle_queues.tracks) AS entry(value) "
+    "WHERE shuffle_queues.id = :queue_id AND entry.value->>'id' = ANY(CAST(:ids AS text[]))"
+)
+# The stored entries in the order of `ids`: the tracks never leave PostgreSQL.
+_REORDER = text(
+    "UPDATE shuffle_queues SET tracks = ("
+    " SELECT jsonb_agg(entry.value ORDER BY wanted.place)"
+    " FROM jsonb_array_elements(shuffle_queues.tracks) AS entry(value)"
+    " JOIN unnest(CAST(:ids AS text[])) WITH ORDINALITY AS wanted(id, place)"
+    " ON wanted.id = entry.value->>'id'"
+    ") WHERE shuffle_queues.id = :queue_id"
+)
+
+
+async def _raw_order(session: AsyncSession, queue_id: int) -> list[str]:
+    """The whole order, each track as JSON text, for a thread to decode (`decode_order`)."""
+    return list(await session.scalars(_ORDER, {"queue_id": queue_id}))
+
+
+async def _ids_and_artists(session: AsyncSession, queue_id: int) -> list[tuple[str, str]]:
+    """(track id, primary artist) of the whole order: all a cycle rollover needs of it."""
+    rows = await session.execute(_IDS_AND_ARTISTS, {"queue_id": queue_id})
+    return [(track_id, artist) for track_id, artist in rows]
+
+
+async def _tracks_with_ids(session: AsyncSession, queue_id: int, ids: Sequence[str]) -> list[Track]:
+    if not ids:
+        return []
+    rows = await session.scalars(_WITH_IDS, {"queue_id": queue_id, "ids": list(ids)})
+    found = {track.id: track for track in (Track.from_json(json.loads(row)) for row in rows)}
+    return [found[track_id] for track_id in ids]
+
+
+def encode_order(order: Sequence[Track]) -> str:
+    return (
+        "[" + ",".join(json.dumps(track.to_json(), separators=(",", ":")) for track in order) + "]"
+    )
+
+
+def decode_order(stored: Sequence[str]) -> list[Track]:
+    return [Track.from_json(json.loads(track)) for track in stored]
+
+
+def _as_jsonb(encoded: str) -> ColumnElement[Any]:
+    """JSON text encoded in a thread, stored as it is: the driver does not encode it again."""
+    return cast(literal(encoded, Text), JSONB)
+
+
+def _first_cycle(tracks: Sequence[Track], rng: random.Random) -> tuple[str, int]:
+    order = first_order(tracks, rng)
+    return encode_order(order), len(order)
+
+
+@dataclass(frozen=True)
+class _Rebuilt:
+    encoded: str
+    position: int
+    cycle: int
+    change: PlaylistChange
+
+
+def _rebuilt(
+    stored: Sequence[str],
+    queue: StoredQueue,
+    current: Sequence[Track],
+    rng: Callable[[], random.Random],
+) -> _Rebuilt:
+    order, position, change = rebuilt_order(
+        decode_order(stored), queue.position, queue.cycle, current, rng()
+    )
+    cycle = queue.cycle
+    if position >= len(order):
+        # Everything not yet heard was removed: this cycle is over.
+        order, position, cycle = following_order(order, order, rng()), 0, cycle + 1
+    return _Rebuilt(encode_order(order), position, cycle, change)
