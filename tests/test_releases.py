@@ -17,6 +17,7 @@ from bot.releases import IngestionOutcome, ReleaseService, parse_release_date
 from bot.services import Services
 from db.models import Artist, IngestionRun, Release, ReleaseArtist
 from sandbox.spotify import SpotifyControl, SpotifyEmulator
+from tests.database_activity import DatabaseActivity
 
 TODAY = dt.date(2026, 11, 6)
 
@@ -187,6 +188,29 @@ async def test_only_one_ingestion_runs_at_a_time(world: World) -> None:
     outcomes = await asyncio.gather(world.releases().ingest(), world.releases().ingest())
     assert sorted(o.status for o in outcomes) == ["ok", "skipped"]
     assert await world.count(IngestionRun) == 1
+
+
+async def test_a_429_is_waited_out_with_no_transaction_open_and_the_job_still_held(
+    world: World, database_activity: DatabaseActivity
+) -> None:
+    waiting = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def held_sleep(seconds: float) -> None:
+        waiting.set()
+        await go_on.wait()
+
+    await world.spotify.add_fault("^/v1/browse/new-releases$", status=429, retry_after=60, times=1)
+    first = asyncio.create_task(world.releases(sleep=held_sleep).ingest())
+    async with asyncio.timeout(10):
+        await waiting.wait()  # the job waits out Spotify's Retry-After
+    seen = await database_activity.now()
+    assert seen.in_transaction == [] and seen.row_locks == []
+    assert len(seen.advisory_locks) == 1
+    assert (await world.releases().ingest()).status == "skipped"  # still one at a time
+    go_on.set()
+    assert (await first).status == "ok"
+    assert (await database_activity.now()).advisory_locks == []
 
 
 async def test_a_fresh_copy_is_not_ingested_again_until_the_interval_passed(world: World) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,11 +21,12 @@ from bot.releases.dates import parse_release_date
 from bot.releases.sources import DEFAULT_SOURCES, Page, ReleaseSource, SourceUnavailable
 from bot.spotify import SpotifyGateway
 from db.engine import SessionFactory
+from db.locks import advisory_lock
 from db.models import Artist, IngestionRun, Release, ReleaseArtist
 
 log = logging.getLogger(__name__)
 
-# Any constant unique to this job: pg_try_advisory_xact_lock keys are cluster-wide.
+# Any constant unique to this job: advisory lock keys are cluster-wide.
 INGESTION_LOCK = 0x656E_636F_7265_0001
 KEPT_TYPES = frozenset({"album", "single"})
 
@@ -90,11 +91,10 @@ class ReleaseIngestion:
 
     async def ingest(self, *, on_page: PageHook | None = None) -> IngestionOutcome:
         """Fetch new releases and upsert them, a page per transaction; one process at a time."""
-        async with self._sessions() as lock_session, lock_session.begin():
-            # Held by this open transaction until the run ends; released even if we crash.
-            locked = await lock_session.scalar(
-                select(func.pg_try_advisory_xact_lock(INGESTION_LOCK))
-            )
+        # A session-level lock on a connection of its own, in no transaction: nothing stays
+        # open while Spotify answers or a 429 is waited out (up to `max_wait`), and
+        # PostgreSQL releases it if this process dies.
+        async with advisory_lock(self._sessions, INGESTION_LOCK, wait=False) as locked:
             if not locked:
                 log.info("Release ingestion skipped: another process is ingesting")
                 return IngestionOutcome(status="skipped")
