@@ -16,6 +16,8 @@ from sqlalchemy import select, update
 from bot.clock import FrozenClock
 from bot.config import Role, load_settings
 from bot.digests import (
+    Digest,
+    DigestClaim,
     DigestService,
     due_local_date,
     next_post_at,
@@ -332,6 +334,72 @@ async def test_a_worker_killed_mid_fan_out_is_finished_by_another_without_duplic
         assert await world.runs(guild_id) == [(dt.date(2026, 11, 6), "sent")]
     world.clock.advance(hours=1)
     assert (await survivor.tick()).outcomes == {}
+
+
+class StuckPoster:
+    """Discord taking each post and never answering."""
+
+    def __init__(self) -> None:
+        self.posting = 0
+        self.both_posting = asyncio.Event()
+
+    async def post(self, channel_id: int, digest: Digest) -> int:
+        self.posting += 1
+        if self.posting == 2:
+            self.both_posting.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def find_posted(self, channel_id: int, digest: Digest) -> int | None:
+        return None
+
+    def share_with(self, posters: int) -> None:
+        pass
+
+
+class SecondClaimFails(DigestService):
+    """A worker whose database goes away while its first batch is being posted."""
+
+    claims = 0
+
+    async def _claim_batch(self, now: dt.datetime) -> tuple[int, list[DigestClaim]]:
+        self.claims += 1
+        if self.claims == 2:
+            assert isinstance(self.poster, StuckPoster)
+            await self.poster.both_posting.wait()
+            raise ConnectionError("the database went away")
+        return await super()._claim_batch(now)
+
+
+async def test_a_claim_failing_mid_fan_out_leaves_no_sender_running_and_nothing_lost(
+    world: World,
+) -> None:
+    servers = [await world.server(f"Server {n}") for n in range(5)]
+    setup = world.worker()
+    for guild_id, channel_id in servers:
+        await setup.set_channel(guild_id, channel_id)
+    world.clock.advance(hours=3)
+    stuck = StuckPoster()
+    failing = SecondClaimFails(
+        world.services.sessions,
+        world.services.releases,
+        world.clock,
+        status={},
+        worker="failing",
+        batch_size=2,
+        poster=stuck,
+    )
+    running_before = asyncio.all_tasks()
+
+    with pytest.raises(ConnectionError):
+        await failing.tick()
+
+    assert stuck.posting == 2  # the first batch was being posted when claiming failed...
+    assert asyncio.all_tasks() - running_before == set()  # ...and no sender outlived the tick
+    world.clock.advance(minutes=5, seconds=1)  # the cut-short claims' leases run out
+    assert (await world.worker("survivor").tick())["sent"] == 5
+    for _, channel_id in servers:
+        assert len(await world.posts(channel_id)) == 1
 
 
 async def test_a_run_interrupted_twice_is_abandoned_not_retried_forever(world: World) -> None:

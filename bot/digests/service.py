@@ -215,18 +215,16 @@ class DigestService:
         queue: asyncio.Queue[DigestClaim | None] = asyncio.Queue(maxsize=self._batch_size)
 
         async def claim() -> None:
-            try:
-                while True:
-                    selected, claims = await self._claim_batch(now or self._clock.now())
-                    if claims:
-                        await share()
-                    for due in claims:
-                        await queue.put(due)
-                    if selected < self._batch_size:
-                        return
-            finally:
-                for _ in range(SENDERS):
-                    await queue.put(None)
+            while True:
+                selected, claims = await self._claim_batch(now or self._clock.now())
+                if claims:
+                    await share()
+                for due in claims:
+                    await queue.put(due)
+                if selected < self._batch_size:
+                    break
+            for _ in range(SENDERS):
+                await queue.put(None)  # each sender stops after the last claim
 
         shared_at = -1.0
 
@@ -249,7 +247,18 @@ class DigestService:
                     outcome = "error"
                 report.outcomes[outcome] += 1
 
-        await asyncio.gather(claim(), *(send() for _ in range(SENDERS)))
+        # Supervised: the tick ends when every sender has. A failure (a claim that cannot
+        # reach the database) cancels the rest; the digests it cut short keep their lease
+        # and run row, and a later tick recovers them, looking before posting.
+        try:
+            async with asyncio.TaskGroup() as fan_out:
+                fan_out.create_task(claim())
+                for _ in range(SENDERS):
+                    fan_out.create_task(send())
+        except ExceptionGroup as failed:
+            if len(failed.exceptions) == 1:
+                raise failed.exceptions[0] from None
+            raise
         if report.outcomes:
             self._status["digests"] = {
                 "last_tick": (now or self._clock.now()).isoformat(),
