@@ -2,31 +2,66 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import create_engine
 from db.migrate import upgrade
 from db.models import Base
+from sandbox.database import create_database, drop_database, server_url
 
 
-async def test_migrations_build_exactly_the_models(database_url: str) -> None:
-    engine = create_engine(database_url)
-
+async def schema_differences(engine: AsyncEngine) -> list[object]:
     def diff(connection: object) -> list[object]:
         context = MigrationContext.configure(connection, opts={"compare_type": True})  # type: ignore[arg-type]
         return list(compare_metadata(context, Base.metadata))
 
     async with engine.connect() as connection:
-        differences = await connection.run_sync(diff)
-    await engine.dispose()
-    assert differences == []
+        return await connection.run_sync(diff)
 
 
-async def test_upgrading_twice_at_once_is_safe(database_url: str) -> None:
-    import asyncio
-
-    engines = [create_engine(database_url) for _ in range(3)]
-    await asyncio.gather(*(upgrade(engine) for engine in engines))
-    for engine in engines:
+@pytest.fixture
+async def empty_database() -> AsyncIterator[str]:
+    """A database with nothing in it: not even the migrations' own table."""
+    server = server_url()
+    url = await create_database(server, "encore_migrations")
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
         await engine.dispose()
+    yield url
+    await drop_database(server, url)
+
+
+async def test_migrations_build_exactly_the_models(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        assert await schema_differences(engine) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_processes_upgrading_an_empty_database_at_once_build_it_once(
+    empty_database: str,
+) -> None:
+    engines = [create_engine(empty_database) for _ in range(3)]
+    try:
+        await asyncio.gather(*(upgrade(engine) for engine in engines))  # none of them fails
+        async with engines[0].connect() as connection:
+            versions = (
+                await connection.scalars(text("SELECT version_num FROM alembic_version"))
+            ).all()
+        assert len(versions) == 1  # one schema, at one version...
+        assert await schema_differences(engines[0]) == []  # ...exactly the models
+    finally:
+        for engine in engines:
+            await engine.dispose()

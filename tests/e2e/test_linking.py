@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from bot.errors import NeedsRelink, SpotifyUnavailable
 from db.models import LinkRequest, OutboxMessage, SpotifyLink
 from sandbox.harness import Sandbox, nonce_of
+from tests.drains import outbox_drained
 
 
 async def stored_link(sandbox: Sandbox, user: int) -> SpotifyLink | None:
@@ -210,8 +211,7 @@ async def test_the_same_callback_arriving_twice_at_once_links_once(sandbox: Sand
     assert sorted(status for status, _, _ in results)[0] == 200
     assert sum(1 for status, _, _ in results if status == 200) == 1
     assert await link_count(sandbox) == 1
-    await sandbox.wait_for_dm(alice, "is now linked")
-    await asyncio.sleep(0.3)  # give a duplicate DM, if any, the chance to be delivered
+    await outbox_drained(sandbox.database_url)  # every DM queued has been sent
     confirmations = [m for m in await sandbox.dms(alice) if "is now linked" in m["content"]]
     assert len(confirmations) == 1
 
