@@ -24,7 +24,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy bot db cogs
+	$(BIN)/mypy bot db cogs tests
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -36,8 +36,8 @@ from sandbox.discord import DiscordControl, DiscordEmulator
 UTC = dt.UTC
 
 
-def utc(*parts: int) -> dt.datetime:
-    return dt.datetime(*parts, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @dataclass

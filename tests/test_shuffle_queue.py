@@ -105,7 +105,7 @@ async def test_a_change_early_in_a_later_cycle_keeps_the_fresh_start(
         dealt = await queues.deal(created.id, 10)
         assert dealt is not None
         cycle_one += [queued.track.id for queued in dealt.tracks]
-    assert dealt.new_cycle == 2
+    assert dealt is not None and dealt.new_cycle == 2
     await queues.deal(created.id, 1)
 
     await queues.rebuild(created.id, contents("v2", tracks(1, 26)))

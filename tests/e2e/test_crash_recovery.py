@@ -93,4 +93,4 @@ async def test_a_killed_worker_leaves_no_duplicate_and_no_miss(
 
 
 async def _posted_at_least(discord: DiscordControl, count: int) -> bool:
-    return sum((await digest_posts(discord)).values()) >= count
+    return bool(sum((await digest_posts(discord)).values()) >= count)

@@ -68,7 +68,7 @@ async def test_setting_up_the_digest_validates_each_value_and_shows_the_schedule
     async def digest(sub: str, options: dict[str, object] | None = None) -> str:
         reply = await sandbox.slash(admin, f"digest {sub}", options, permissions=ADMIN)
         assert reply.ephemeral
-        return reply.text
+        return str(reply.text)
 
     off = await digest("status")
     assert "Daily digest: off" in off and "/digest channel" in off

@@ -43,7 +43,7 @@ async def like_count(sandbox: Sandbox, user: int) -> int:
 
 
 async def linked(sandbox: Sandbox, name: str, spotify_user: str | None = None) -> int:
-    user = await sandbox.user(name)
+    user: int = await sandbox.user(name)
     outcome = await sandbox.link(user, spotify_user or name)
     assert outcome.status == 200, outcome.page
     return user
@@ -51,7 +51,7 @@ async def linked(sandbox: Sandbox, name: str, spotify_user: str | None = None) -
 
 async def linked_with_scopes(sandbox: Sandbox, name: str, scopes: str) -> int:
     """Link through the real flow, but consent to `scopes` only (Spotify grants what is asked)."""
-    user = await sandbox.user(name)
+    user: int = await sandbox.user(name)
     await sandbox.slash(user, "link")
     link_url = sandbox.link_in_dms(await sandbox.dms(user))
     assert link_url is not None
@@ -83,7 +83,7 @@ async def post_with_like_button(sandbox: Sandbox, item_id: str, *, kind: str = "
     view.add_item(like_button(item_id, kind=kind))
     channel = sandbox.bot.get_partial_messageable(sandbox.channel_id)
     message = await channel.send("A track worth a listen", view=view)
-    return message.id
+    return int(message.id)
 
 
 async def shown(sandbox: Sandbox, reply: Reply) -> tuple[str, dict[str, Any]]:

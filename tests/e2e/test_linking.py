@@ -21,7 +21,8 @@ from tests.drains import outbox_drained
 
 async def stored_link(sandbox: Sandbox, user: int) -> SpotifyLink | None:
     async with sandbox.services.sessions() as session:
-        return await session.get(SpotifyLink, user)
+        link: SpotifyLink | None = await session.get(SpotifyLink, user)
+        return link
 
 
 async def link_count(sandbox: Sandbox) -> int:
@@ -31,7 +32,7 @@ async def link_count(sandbox: Sandbox) -> int:
 
 async def personal_link(sandbox: Sandbox, user: int) -> str:
     await sandbox.slash(user, "link")
-    url = sandbox.link_in_dms(await sandbox.dms(user))
+    url: str | None = sandbox.link_in_dms(await sandbox.dms(user))
     assert url is not None
     return url
 
@@ -39,11 +40,11 @@ async def personal_link(sandbox: Sandbox, user: int) -> str:
 async def authorize_url(sandbox: Sandbox, user: int) -> str:
     status, _, location = await sandbox.get(await personal_link(sandbox, user))
     assert status == 302 and location
-    return location
+    return str(location)
 
 
 async def callback_url(sandbox: Sandbox, user: int, spotify_user: str) -> str:
-    return await sandbox.spotify.authorize(await authorize_url(sandbox, user), spotify_user)
+    return str(await sandbox.spotify.authorize(await authorize_url(sandbox, user), spotify_user))
 
 
 async def token_requests(sandbox: Sandbox, grant_type: str) -> int:
@@ -268,7 +269,7 @@ async def test_a_database_dump_holds_no_plaintext_token(sandbox: Sandbox) -> Non
     cipher = sandbox.services.cipher
     secrets = [cipher.decrypt(link.access_token), cipher.decrypt(link.refresh_token)]
     assert all(len(secret) > 10 for secret in secrets)
-    url = make_url(sandbox.settings.database_url.get_secret_value())  # type: ignore[union-attr]
+    url = make_url(sandbox.settings.database_url.get_secret_value())
     if shutil.which("pg_dump"):
         dump = subprocess.run(
             [

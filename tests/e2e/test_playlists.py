@@ -19,7 +19,7 @@ LIST_CALLS = r"^/v1/me/playlists"
 
 
 async def linked(sandbox: Sandbox, spotify_user: str, discord_name: str | None = None) -> int:
-    user = await sandbox.user(discord_name or f"{spotify_user}-discord")
+    user: int = await sandbox.user(discord_name or f"{spotify_user}-discord")
     outcome = await sandbox.link(user, spotify_user)
     assert outcome.status == 200, outcome.page
     return user

@@ -16,7 +16,7 @@ TRACK_URL = "https://open.spotify.com/track/"
 
 
 async def linked(sandbox: Sandbox, name: str) -> int:
-    user = await sandbox.user(name)
+    user: int = await sandbox.user(name)
     outcome = await sandbox.link(user, name)
     assert outcome.status == 200, outcome.page
     return user
