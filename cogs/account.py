@@ -12,6 +12,9 @@ from bot.errors import NotLinked
 from bot.ui.account import (
     FORGET_WARNING,
     LINK_DM,
+    LINK_SENT,
+    NOTHING_TO_UNLINK,
+    UNLINKED,
     ForgetConfirmation,
     account_embed,
     link_in_reply,
@@ -36,7 +39,7 @@ class Account(commands.Cog):
         except discord.HTTPException as error:
             await reply(interaction, link_in_reply(url, error), view=link_view(url))
             return
-        await reply(interaction, "I sent you a direct message with your personal link.")
+        await reply(interaction, LINK_SENT)
 
     @app_commands.command(name="account", description="Show your linked Spotify account")
     async def account(self, interaction: discord.Interaction[EncoreBot]) -> None:
@@ -47,14 +50,8 @@ class Account(commands.Cog):
 
     @app_commands.command(name="unlink", description="Forget your Spotify tokens")
     async def unlink(self, interaction: discord.Interaction[EncoreBot]) -> None:
-        if await self.links.unlink(interaction.user.id):
-            await reply(
-                interaction,
-                "Your Spotify account is unlinked and its tokens are deleted. Your likes and "
-                "queues stay; `/forget-me` deletes those too.",
-            )
-        else:
-            await reply(interaction, "You had no Spotify account linked.")
+        unlinked = await self.links.unlink(interaction.user.id)
+        await reply(interaction, UNLINKED if unlinked else NOTHING_TO_UNLINK)
 
     @app_commands.command(name="forget-me", description="Delete everything Encore stores about you")
     async def forget_me(self, interaction: discord.Interaction[EncoreBot]) -> None:

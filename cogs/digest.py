@@ -12,10 +12,14 @@ from bot.client import EncoreBot
 from bot.digests import timezone_suggestions
 from bot.ui.digest import (
     NEEDED,
+    PREVIEW,
+    TURNED_OFF,
     digest_embed,
+    empty_days_message,
     missing_permissions,
     schedule_line,
     status_embed,
+    turned_on_message,
 )
 from bot.ui.messages import reply
 
@@ -48,7 +52,7 @@ class Digest(
             await reply(interaction, missing_permissions(channel.mention, missing))
             return
         status = await self.digests.set_channel(_guild_id(interaction), channel.id)
-        await reply(interaction, "Daily digest on. " + schedule_line(status))
+        await reply(interaction, turned_on_message(status))
 
     @app_commands.command(name="time", description="The local time of day the digest is posted")
     @app_commands.describe(time="HH:MM on the 24-hour clock, e.g. 09:00 or 18:30")
@@ -79,9 +83,7 @@ class Digest(
     @app_commands.checks.has_permissions(manage_guild=True)
     async def off(self, interaction: discord.Interaction[EncoreBot]) -> None:
         await self.digests.turn_off(_guild_id(interaction))
-        await reply(
-            interaction, "Daily digest off. `/digest channel` turns it on again, same time."
-        )
+        await reply(interaction, TURNED_OFF)
 
     @app_commands.command(name="empty-days", description="Post a note on days with no releases?")
     @app_commands.describe(choice="post: a short note; skip: nothing that day")
@@ -90,18 +92,13 @@ class Digest(
         self, interaction: discord.Interaction[EncoreBot], choice: Literal["post", "skip"]
     ) -> None:
         await self.digests.set_empty_days(_guild_id(interaction), post=choice == "post")
-        await reply(
-            interaction,
-            "On days without new releases the digest posts a short note."
-            if choice == "post"
-            else "On days without new releases the digest posts nothing.",
-        )
+        await reply(interaction, empty_days_message(post=choice == "post"))
 
     @app_commands.command(name="preview", description="Show today's digest (only to you)")
     @app_commands.checks.has_permissions(manage_guild=True)
     async def preview(self, interaction: discord.Interaction[EncoreBot]) -> None:
         digest = await self.digests.preview(_guild_id(interaction))
-        await reply(interaction, "Preview (only you see it):", embed=digest_embed(digest))
+        await reply(interaction, PREVIEW, embed=digest_embed(digest))
 
     @app_commands.command(name="status", description="When the digest posts next, and how it went")
     @app_commands.checks.has_permissions(manage_guild=True)

@@ -20,6 +20,7 @@ from bot.ui.likes import (
     like_message,
     likes_embed,
     no_likes_message,
+    privacy_message,
     track_choice,
     unlike_message,
     whose_likes,
@@ -107,15 +108,9 @@ class Likes(commands.Cog):
         interaction: discord.Interaction[EncoreBot],
         visibility: Literal["public", "private"],
     ) -> None:
-        await self.likes.set_public(interaction.user.id, visibility == "public")
-        if visibility == "public":
-            text = (
-                "Your likes are public now: other members can see them by choosing you in "
-                "`/likes member:`."
-            )
-        else:
-            text = "Your likes are private now: only you can see them."
-        await reply(interaction, text)
+        public = visibility == "public"
+        await self.likes.set_public(interaction.user.id, public)
+        await reply(interaction, privacy_message(public=public))
 
     @app_commands.command(
         name="likes-import", description="Bring your Spotify liked songs into your Encore likes"

@@ -17,6 +17,13 @@ LINK_DM = (
     "for 10 minutes. Do not share it."
 )
 
+LINK_SENT = "I sent you a direct message with your personal link."
+UNLINKED = (
+    "Your Spotify account is unlinked and its tokens are deleted. Your likes and queues stay; "
+    "`/forget-me` deletes those too."
+)
+NOTHING_TO_UNLINK = "You had no Spotify account linked."
+
 
 def link_view(url: str) -> discord.ui.View:
     view = discord.ui.View()

@@ -175,3 +175,17 @@ def schedule_line(status: DigestStatus) -> str:
         f"The digest goes to <#{status.channel_id}> every day at {status.post_time:%H:%M} "
         f"{status.timezone}. Next post: {_when(status.next_run_at, status.timezone)}."
     )
+
+
+def turned_on_message(status: DigestStatus) -> str:
+    return "Daily digest on. " + schedule_line(status)
+
+
+TURNED_OFF = "Daily digest off. `/digest channel` turns it on again, same time."
+PREVIEW = "Preview (only you see it):"
+
+
+def empty_days_message(*, post: bool) -> str:
+    if post:
+        return "On days without new releases the digest posts a short note."
+    return "On days without new releases the digest posts nothing."

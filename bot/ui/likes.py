@@ -154,6 +154,15 @@ def likes_embed(whose: str, number: int, total: int, tracks: list[LikedTrack]) -
     )
 
 
+def privacy_message(*, public: bool) -> str:
+    if public:
+        return (
+            "Your likes are public now: other members can see them by choosing you in "
+            "`/likes member:`."
+        )
+    return "Your likes are private now: only you can see them."
+
+
 def import_progress_message(progress: ImportProgress) -> str | None:
     """The progress line to show now, or None between updates (edits are rate limited)."""
     pages_read = -(-progress.imported // SPOTIFY_PAGE_SIZE)
