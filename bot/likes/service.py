@@ -1,15 +1,13 @@
-"""Likes: tracks a user likes through Encore, kept in PostgreSQL and saved to their Spotify
-library when they allowed it; privacy of the list, import of Spotify's liked songs.
-"""
+"""The likes service: tracks a user likes through Encore, kept in PostgreSQL and saved to
+their Spotify library when they allowed it; privacy of the list, import of Spotify's liked
+songs."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import functools
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
@@ -17,6 +15,19 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from bot.clock import Clock
 from bot.errors import BadInput, EncoreError, MissingScope, NotFound, NotLinked
+from bot.likes.results import (
+    ImportProgress,
+    ImportResult,
+    LikedTrack,
+    LikeResult,
+    LikesPage,
+    LikesPrivate,
+    NothingPlaying,
+    NotInLikes,
+    ProgressReport,
+    UnlikeResult,
+)
+from bot.likes.search_cache import TrackSearchCache, normalise
 from bot.music import Track
 from bot.spotify import (
     PAGE_SIZE,
@@ -33,155 +44,6 @@ log = logging.getLogger(__name__)
 
 SAVE_SCOPE = "user-library-modify"
 READ_SCOPE = "user-library-read"
-
-
-class NothingPlaying(EncoreError):
-    user_message = "Nothing is playing on your Spotify right now. Name a track: `/like track:...`."
-
-
-class NotInLikes(EncoreError):
-    user_message = "That track is not in your likes. `/likes` shows what is."
-
-
-class LikesPrivate(EncoreError):
-    user_message = (
-        "That member keeps their likes private. They can share them with "
-        "`/likes-privacy visibility:public`."
-    )
-
-
-def normalise(text: str) -> str:
-    return " ".join(text.split()).lower()
-
-
-@dataclass(frozen=True)
-class LikedTrack:
-    """One row of a user's likes, shown without asking Spotify."""
-
-    id: str
-    name: str
-    artist_names: str
-    album: str | None
-    url: str | None
-    liked_at: dt.datetime
-
-    @classmethod
-    def from_row(cls, row: Like) -> LikedTrack:
-        return cls(
-            row.track_id, row.track_name, row.artist_names, row.album_name, row.url, row.liked_at
-        )
-
-
-@dataclass(frozen=True)
-class LikeResult:
-    """What happened when a user liked a track, on Encore's side and on Spotify's."""
-
-    track: Track
-    already_liked: bool
-    saved_to_spotify: bool
-    saved_just_now: bool = False  # this like (or a retry of it) saved it on Spotify
-    scope_missing: bool = False  # the user did not let Encore change their library
-    spotify_error: EncoreError | None = None  # Spotify refused or failed the save
-    searched_for: str | None = None  # free text the track was found by
-    album_name: str | None = None  # liked from an album: its first track was liked
-
-
-@dataclass(frozen=True)
-class UnlikeResult:
-    track: LikedTrack
-    removed_from_spotify: bool
-    scope_missing: bool = False
-    spotify_error: EncoreError | None = None
-
-
-@dataclass(frozen=True)
-class LikesPage:
-    total: int
-    tracks: list[LikedTrack]
-
-
-@dataclass(frozen=True)
-class ImportProgress:
-    imported: int  # liked songs read from Spotify so far
-    total: int  # liked songs Spotify says the user has
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    read: int  # liked songs read from Spotify
-    total: int
-    added: int  # of those, new to Encore
-    interrupted_by: EncoreError | None = None  # Spotify stopped answering part-way
-
-    @property
-    def complete(self) -> bool:
-        return self.interrupted_by is None
-
-
-ProgressReport = Callable[[ImportProgress], Awaitable[None]]
-
-
-@dataclass
-class _Search:
-    task: asyncio.Task[list[Track]]
-    expires_at: dt.datetime
-
-
-class TrackSearchCache:
-    """Autocomplete's Spotify search: at most one search per normalised text in `ttl`.
-
-    Every keystroke asks; only a text not seen recently reaches Spotify. An answer that
-    takes longer than `budget` is not waited for (the search goes on and fills the cache
-    for the next keystroke), so autocomplete always answers within Discord's 3 s.
-    """
-
-    def __init__(
-        self,
-        search: Callable[[str], Coroutine[Any, Any, list[Track]]],
-        clock: Clock,
-        *,
-        ttl: dt.timedelta = dt.timedelta(seconds=60),
-        budget: float = 2.0,
-        max_entries: int = 1024,
-    ) -> None:
-        self._search = search
-        self._clock = clock
-        self._ttl = ttl
-        self._budget = budget
-        self._max_entries = max_entries
-        self._entries: dict[str, _Search] = {}
-
-    async def tracks(self, text: str) -> list[Track]:
-        key = normalise(text)
-        now = self._clock.now()
-        entry = self._entries.get(key)
-        if entry is None or entry.expires_at <= now:
-            entry = _Search(asyncio.create_task(self._search(key)), now + self._ttl)
-            entry.task.add_done_callback(functools.partial(self._forget_failure, key))
-            self._entries[key] = entry
-            self._trim(now)
-        try:
-            return await asyncio.wait_for(asyncio.shield(entry.task), timeout=self._budget)
-        except TimeoutError:
-            return []  # Spotify is slow: answer now, the result will be cached
-        except EncoreError:
-            return []
-
-    def _forget_failure(self, key: str, task: asyncio.Task[list[Track]]) -> None:
-        # A failed search is not cached (the next keystroke may try again), and its
-        # exception is retrieved here so asyncio does not log it as forgotten.
-        if task.cancelled() or task.exception() is not None:
-            entry = self._entries.get(key)
-            if entry is not None and entry.task is task:
-                del self._entries[key]
-
-    def _trim(self, now: dt.datetime) -> None:
-        if len(self._entries) <= self._max_entries:
-            return
-        for key in [k for k, e in self._entries.items() if e.expires_at <= now]:
-            del self._entries[key]
-        while len(self._entries) > self._max_entries:
-            del self._entries[next(iter(self._entries))]  # the oldest: dicts keep order
 
 
 class LikeService:
