@@ -5,162 +5,18 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import discord
 import pytest
-import yarl
 from discord import app_commands
-from discord.ext import commands
 
 from sandbox.discord import DiscordControl, DiscordEmulator
 
+from .bots import SandboxBot, make_bot, start_bot, stop_bot
+
 pytestmark = pytest.mark.asyncio
-
-
-class SandboxBot(commands.AutoShardedBot):
-    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
-        return None
-
-
-class ClickView(discord.ui.View):
-    def __init__(self, bot: SandboxBot) -> None:
-        super().__init__(timeout=60)
-        self.bot = bot
-
-    @discord.ui.button(label="Like", custom_id="like:1", style=discord.ButtonStyle.primary)
-    async def like(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
-        self.bot.captured["clicked_by"] = interaction.user.id
-        await interaction.response.edit_message(content="liked", view=None)
-
-    @discord.ui.button(label="Skip", custom_id="skip:1")
-    async def skip(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
-        await interaction.response.defer()
-        await interaction.edit_original_response(content="skipped")
-
-
-def make_bot(**kw: Any) -> SandboxBot:
-    intents = discord.Intents.default()
-    bot = SandboxBot(command_prefix="!", intents=intents, guild_ready_timeout=0.1, **kw)
-    bot.captured = {}  # type: ignore[attr-defined]
-    tree = bot.tree
-
-    @tree.command(name="ping", description="Ping")
-    async def ping(interaction: discord.Interaction) -> None:
-        await interaction.response.send_message("pong", ephemeral=True)
-
-    digest = app_commands.Group(name="digest", description="Digest settings")
-
-    @digest.command(name="channel", description="Set the digest channel")
-    async def digest_channel(
-        interaction: discord.Interaction, channel: discord.TextChannel, hour: int = 9
-    ) -> None:
-        bot.captured["digest"] = (channel.id, hour)
-        perms = channel.permissions_for(channel.guild.me)
-        await interaction.response.send_message(
-            f"digest in {channel.mention} at {hour} can_send={perms.send_messages}"
-        )
-
-    tree.add_command(digest)
-
-    @tree.command(name="slow", description="Too slow")
-    async def slow(interaction: discord.Interaction) -> None:
-        await asyncio.sleep(3.5)
-        try:
-            await interaction.response.send_message("late")
-        except discord.NotFound as exc:
-            bot.captured["slow_error"] = exc
-
-    @tree.command(name="later", description="Defers then follows up")
-    async def later(interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        await asyncio.sleep(0.05)
-        await interaction.followup.send("done later")
-        await interaction.followup.send("and one more", ephemeral=True)
-        await interaction.edit_original_response(content="done (edited)")
-
-    @tree.command(name="button", description="Sends a button")
-    async def button(interaction: discord.Interaction) -> None:
-        await interaction.response.send_message("press", view=ClickView(bot))
-
-    @tree.command(name="search", description="Autocomplete")
-    async def search(interaction: discord.Interaction, query: str) -> None:
-        await interaction.response.send_message(f"searched {query}")
-
-    @search.autocomplete("query")
-    async def search_ac(
-        interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=f"{current} {i}", value=f"{current}{i}") for i in range(3)]
-
-    return bot
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[DiscordEmulator]:
-    old_base = discord.http.Route.BASE
-    old_gw = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    e = DiscordEmulator()
-    await e.start()
-    discord.http.Route.BASE = e.api_url
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(e.gateway_url)
-    try:
-        yield e
-    finally:
-        discord.http.Route.BASE = old_base
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gw
-        await e.stop()
-
-
-@pytest.fixture
-async def ctl(emu: DiscordEmulator) -> AsyncIterator[DiscordControl]:
-    async with DiscordControl(emu.base_url) as c:
-        yield c
-
-
-@pytest.fixture
-async def world(ctl: DiscordControl) -> dict[str, Any]:
-    alice = await ctl.create_user("alice")
-    bob = await ctl.create_user("bob", dms_open=False)
-    guild = await ctl.create_guild(
-        "Test Guild",
-        owner_id=alice["id"],
-        channels=[{"name": "general"}, {"name": "announcements", "bot_can_post": False}],
-    )
-    return {
-        "alice": alice,
-        "bob": bob,
-        "guild": guild,
-        "general": guild["channels"][0],
-        "locked": guild["channels"][1],
-    }
-
-
-async def start_bot(bot: SandboxBot, emu: DiscordEmulator) -> asyncio.Task[None]:
-    task = asyncio.create_task(bot.start(emu.bot_token))
-    await asyncio.wait_for(bot.wait_until_ready(), 10)
-    return task
-
-
-async def stop_bot(bot: SandboxBot, task: asyncio.Task[None]) -> None:
-    await bot.close()
-    try:
-        await asyncio.wait_for(task, 5)
-    except (asyncio.CancelledError, Exception):
-        pass
-
-
-@pytest.fixture
-async def bot(emu: DiscordEmulator, world: dict[str, Any]) -> AsyncIterator[SandboxBot]:
-    b = make_bot()
-    task = await start_bot(b, emu)
-    await b.tree.sync()
-    try:
-        yield b
-    finally:
-        await stop_bot(b, task)
 
 
 async def test_login_ready_and_guild_cache(
@@ -506,12 +362,14 @@ async def test_validation_unsynced_command_and_expired_token(
     errors = await ctl.errors(kind="validation")
     assert any("bogus" in e["message"] for e in errors)
 
-    # a command the bot never synced: types inferred, subcommand nesting from spaces
+    # a command the bot never synced (a client with a stale command list):
+    # types inferred, subcommand nesting from spaces
     r = await ctl.command(
         "nothere sub",
         world["alice"]["id"],
         guild_id=world["guild"]["id"],
         options={"n": 3, "f": 1.5},
+        stale=True,
     )
     it = await ctl.interaction(r["id"])
     opt = it["payload"]["data"]["options"][0]
