@@ -50,6 +50,7 @@ class DiscordControl(ControlClient):
         nonce_window_s: float | None = None,
         render_timeout_s: float | None = None,
         client_secret: str | None = None,
+        oauth_code_lifetime_s: float | None = None,
     ) -> dict[str, Any]:
         body = _clean(
             {
@@ -64,6 +65,7 @@ class DiscordControl(ControlClient):
                 "nonce_window_s": nonce_window_s,
                 "render_timeout_s": render_timeout_s,
                 "client_secret": client_secret,
+                "oauth_code_lifetime_s": oauth_code_lifetime_s,
             }
         )
         return await self._dict("POST", "/settings", body)

@@ -20,6 +20,7 @@ async def emu() -> AsyncIterator[DiscordEmulator]:
     old_base = discord.http.Route.BASE
     old_gw = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     e = DiscordEmulator()
+    e.validator.require()  # a missing spec fails every emulator test loudly
     await e.start()
     discord.http.Route.BASE = e.api_url
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(e.gateway_url)
