@@ -280,6 +280,34 @@ class Sandbox:
         )
         return await self.reply(injected["id"], timeout=timeout)
 
+    async def post(self, user: int, content: str, *, channel_id: int | None = None) -> int:
+        """A message `user` posts in a channel (the target of message commands); its id."""
+        posted = await self.discord.post_message(channel_id or self.channel_id, user, content)
+        return int(posted["id"])
+
+    async def message_command(
+        self, user: int, name: str, message_id: int, *, timeout: float = 15.0
+    ) -> Reply:
+        """Right-click a message > Apps > `name`, as `user`."""
+        injected = await self.discord.message_command(name, user, message_id)
+        return await self.reply(injected["id"], timeout=timeout)
+
+    async def user_command(
+        self,
+        user: int,
+        name: str,
+        target: int,
+        *,
+        dm: bool = False,
+        guild_id: int | None = None,
+        timeout: float = 15.0,
+    ) -> Reply:
+        """Right-click a member > Apps > `name`, as `user`."""
+        injected = await self.discord.user_command(
+            name, user, target, guild_id=None if dm else (guild_id or self.guild_id)
+        )
+        return await self.reply(injected["id"], timeout=timeout)
+
     async def click(
         self,
         user: int,

@@ -13,8 +13,17 @@ from sandbox.discord import DiscordEmulator
 
 
 class SandboxBot(commands.AutoShardedBot):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.captured: dict[str, Any] = {}  # what the commands saw, for the tests to read
+
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         return None
+
+    def text_channel(self, channel_id: int | str) -> discord.TextChannel:
+        channel = self.get_channel(int(channel_id))
+        assert isinstance(channel, discord.TextChannel), channel
+        return channel
 
 
 class ClickView(discord.ui.View):
@@ -36,7 +45,6 @@ class ClickView(discord.ui.View):
 def make_bot(**kw: Any) -> SandboxBot:
     intents = discord.Intents.default()
     bot = SandboxBot(command_prefix="!", intents=intents, guild_ready_timeout=0.1, **kw)
-    bot.captured = {}  # type: ignore[attr-defined]
     tree = bot.tree
 
     @tree.command(name="ping", description="Ping")

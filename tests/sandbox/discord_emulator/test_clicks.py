@@ -69,4 +69,4 @@ async def test_a_click_after_the_wait_reaches_the_view(
     clicked = await ctl.click("like:1", world["alice"]["id"], message_id=message_id)
 
     assert (await ctl.interaction(clicked["id"], wait=5))["response"]["type"] == 7
-    assert bot.captured["clicked_by"] == int(world["alice"]["id"])  # type: ignore[attr-defined]
+    assert bot.captured["clicked_by"] == int(world["alice"]["id"])

@@ -25,8 +25,8 @@ async def test_login_ready_and_guild_cache(
     guild = bot.get_guild(int(world["guild"]["id"]))
     assert guild is not None and guild.me is not None
     assert guild.owner_id == int(world["alice"]["id"])
-    general = guild.get_channel(int(world["general"]["id"]))
-    locked = guild.get_channel(int(world["locked"]["id"]))
+    general = bot.text_channel(world["general"]["id"])
+    locked = bot.text_channel(world["locked"]["id"])
     assert general.permissions_for(guild.me).send_messages
     assert not locked.permissions_for(guild.me).send_messages
     assert locked.permissions_for(guild.me).view_channel
@@ -136,7 +136,7 @@ async def test_dms_channel_posts_and_permission_errors(
         await bob.send("hello bob")
     assert exc.value.code == 50007
 
-    general = bot.get_channel(int(world["general"]["id"]))
+    general = bot.text_channel(world["general"]["id"])
     await general.send("to everyone", allowed_mentions=discord.AllowedMentions.none())
     posted = await ctl.messages(channel_id=world["general"]["id"])
     assert posted[-1]["content"] == "to everyone"
@@ -144,7 +144,7 @@ async def test_dms_channel_posts_and_permission_errors(
     history = [m async for m in general.history(limit=5)]
     assert history[0].content == "to everyone"
 
-    locked = bot.get_channel(int(world["locked"]["id"]))
+    locked = bot.text_channel(world["locked"]["id"])
     with pytest.raises(discord.Forbidden) as exc:
         await locked.send("nope")
     assert exc.value.code == 50013
@@ -185,7 +185,7 @@ async def test_channel_bucket_burst_waits(
     ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
 ) -> None:
     await ctl.settings(channel_limit=3, channel_window=0.5)
-    general = bot.get_channel(int(world["general"]["id"]))
+    general = bot.text_channel(world["general"]["id"])
     t0 = time.monotonic()
     await asyncio.gather(*(general.send(f"burst {i}") for i in range(7)))
     elapsed = time.monotonic() - t0
@@ -342,7 +342,7 @@ async def test_guild_command_modal_and_files(
     assert it["original"]["attachments"][0]["filename"] == "a.txt"
     assert it["original"]["attachments"][0]["size"] == 3
 
-    general = bot.get_channel(int(world["general"]["id"]))
+    general = bot.text_channel(world["general"]["id"])
     await general.send("with file", file=discord.File(io.BytesIO(b"12345"), filename="b.bin"))
     msgs = await ctl.messages(channel_id=world["general"]["id"])
     assert msgs[-1]["attachments"][0]["size"] == 5
@@ -417,7 +417,7 @@ async def test_channel_update_changes_permissions(
     cid = int(world["general"]["id"])
     await ctl.update_channel(cid, bot_can_post=False)
     for _ in range(40):
-        ch = bot.get_channel(cid)
+        ch = bot.text_channel(cid)
         if not ch.permissions_for(ch.guild.me).send_messages:
             break
         await asyncio.sleep(0.05)

@@ -166,8 +166,7 @@ async def test_dms_uploads_and_channel_edits_are_refused(
 ) -> None:
     bot, _ = paths
     alice = await bot.fetch_user(int(world["alice"]["id"]))
-    channel = bot.get_channel(int(world["general"]["id"]))
-    assert isinstance(channel, discord.TextChannel)
+    channel = bot.text_channel(world["general"]["id"])
 
     with pytest.raises(discord.HTTPException) as dm:
         await alice.send(embed=too_long())

@@ -401,8 +401,7 @@ async def test_the_client_s_own_objects_are_checked_the_same_way(
     world: dict[str, Any], bot: SandboxBot
 ) -> None:
     """discord.py's Embed and View, as a bot builds them, through Messageable.send."""
-    channel = bot.get_channel(int(world["general"]["id"]))
-    assert isinstance(channel, discord.TextChannel)
+    channel = bot.text_channel(world["general"]["id"])
     too_long = discord.Embed(title="Releases").add_field(name="Album", value="v" * 1025)
     view = discord.ui.View()
     view.add_item(discord.ui.Button(label="Like", custom_id="like:track:1"))

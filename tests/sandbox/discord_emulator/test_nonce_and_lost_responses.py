@@ -63,8 +63,7 @@ async def test_a_nonce_is_remembered_for_a_few_minutes_only(
 async def test_the_nonce_of_a_deleted_message_is_unknown(
     world: dict[str, Any], bot: SandboxBot
 ) -> None:
-    channel = bot.get_channel(int(world["general"]["id"]))
-    assert isinstance(channel, discord.TextChannel)
+    channel = bot.text_channel(world["general"]["id"])
     sent = await channel.send("gone", nonce="n3")
     await sent.delete()
     with pytest.raises(discord.NotFound):
@@ -99,8 +98,7 @@ async def test_discord_py_retries_a_502_and_posts_once_with_enforce_nonce(
     ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
 ) -> None:
     """Messageable.send gives every message a nonce with enforce_nonce."""
-    channel = bot.get_channel(int(world["general"]["id"]))
-    assert isinstance(channel, discord.TextChannel)
+    channel = bot.text_channel(world["general"]["id"])
     await ctl.lose_responses(1, channel_id=channel.id)
 
     sent = await channel.send("the digest")
@@ -128,8 +126,7 @@ async def test_lost_responses_can_target_dms(
     ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
 ) -> None:
     await ctl.lose_responses(1, dms=True)
-    channel = bot.get_channel(int(world["general"]["id"]))
-    assert isinstance(channel, discord.TextChannel)
+    channel = bot.text_channel(world["general"]["id"])
     await channel.send("not a DM")
     alice = await bot.fetch_user(int(world["alice"]["id"]))
     await alice.send("your link")

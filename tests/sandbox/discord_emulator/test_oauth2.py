@@ -39,7 +39,7 @@ def authorize_url(app: dict[str, Any], **params: str) -> str:
         "state": "s1",
         **params,
     }
-    return app["authorize_url"] + "?" + urllib.parse.urlencode(query)
+    return str(app["authorize_url"]) + "?" + urllib.parse.urlencode(query)
 
 
 def query_of(location: str) -> dict[str, str]:
