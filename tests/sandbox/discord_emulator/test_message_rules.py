@@ -237,6 +237,30 @@ OVER_THE_LIMIT = [
         "BASE_TYPE_MAX_LENGTH",
     ),
     (
+        "a link url of 513",
+        {"components": [row(link(url="https://open.spotify.com/" + "t" * 488))]},
+        "components.0.components.0.url",
+        "BASE_TYPE_MAX_LENGTH",
+    ),
+    (
+        "max_values of 26",
+        {"components": [row(select(max_values=26))]},
+        "components.0.components.0.max_values",
+        "NUMBER_TYPE_MAX",
+    ),
+    (
+        "41 components in a components V2 message",
+        {"flags": 1 << 15, "components": [{"type": 10, "content": f"line {i}"} for i in range(41)]},
+        "components",
+        "BASE_TYPE_MAX_LENGTH",
+    ),
+    (
+        "content in a components V2 message",
+        {"flags": 1 << 15, "content": "hi", "components": [{"type": 10, "content": "line"}]},
+        "content",
+        "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2",
+    ),
+    (
         "allowed_mentions parse of an unknown type",
         {"content": "hi", "allowed_mentions": {"parse": ["channels"]}},
         "allowed_mentions.parse.0",
@@ -332,6 +356,14 @@ AT_THE_LIMIT = [
         },
     ),
     ("a link button beside buttons", {"components": [row(button("a"), link(), button("b"))]}),
+    (
+        "a link url of 512",
+        {"components": [row(link(url="https://open.spotify.com/" + "t" * 487))]},
+    ),
+    (
+        "40 components in a components V2 message",
+        {"flags": 1 << 15, "components": [{"type": 10, "content": f"line {i}"} for i in range(40)]},
+    ),
     (
         "a select of 25 options of 100 characters",
         {
