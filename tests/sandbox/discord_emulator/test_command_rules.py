@@ -13,7 +13,7 @@ from sandbox.discord.rules.commands import COMMAND_SIZE_MAX, command_size
 from sandbox.discord.rules.names import has_uppercase, matches_pattern
 
 from .bots import SandboxBot
-from .test_message_rules import at
+from .form_errors import at
 
 
 def option(

@@ -11,7 +11,7 @@ import pytest
 
 from sandbox.discord import DiscordControl, DiscordEmulator
 
-from .test_message_rules import at
+from .form_errors import at
 
 pytestmark = pytest.mark.asyncio
 

@@ -15,6 +15,7 @@ import pytest
 from sandbox.discord import DiscordControl
 
 from .bots import SandboxBot
+from .form_errors import at
 
 pytestmark = pytest.mark.asyncio
 
@@ -42,14 +43,6 @@ def embed(**fields: Any) -> dict[str, Any]:
 
 def fields(count: int, name: str = "Track", value: str = "Artist") -> list[dict[str, Any]]:
     return [{"name": name, "value": value} for _ in range(count)]
-
-
-def at(errors: dict[str, Any], path: str) -> list[str]:
-    """The codes Discord put at ``path`` ("embeds.0.fields.3.value") of an errors tree."""
-    node: Any = errors
-    for part in path.split(".") if path else []:
-        node = node.get(part, {}) if isinstance(node, dict) else {}
-    return [e["code"] for e in node.get("_errors", [])] if isinstance(node, dict) else []
 
 
 async def refused(call: Awaitable[Any]) -> dict[str, Any]:
