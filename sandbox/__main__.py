@@ -13,10 +13,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     if args.emulator == "discord":
-        from sandbox.discord import serve
+        from sandbox.discord import serve as serve_discord
+
+        asyncio.run(serve_discord(args.host, args.port or 8790))
     else:
-        from sandbox.spotify import serve  # type: ignore[assignment]
-    asyncio.run(serve(args.host, args.port or (8790 if args.emulator == "discord" else 8089)))
+        from sandbox.spotify import serve as serve_spotify
+
+        asyncio.run(serve_spotify(args.host, args.port or 8089))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from bot.config import Role, Settings, load_settings
 from bot.runtime import Encore
 from sandbox.discord import DiscordControl, DiscordEmulator
 from sandbox.spotify import SpotifyControl, SpotifyEmulator
+from sandbox.views import BotViews
 
 MANAGE_GUILD = 1 << 5
 MEMBER = (1 << 10) | (1 << 11) | (1 << 31)  # view channel, send messages, use commands
@@ -36,7 +37,12 @@ def free_port() -> int:
 
 
 class SandboxBot(EncoreBot):
-    """EncoreBot without the 5 s pause Discord asks for between identifies."""
+    """EncoreBot without the 5 s pause Discord asks for between identifies, whose view
+    store the harness watches (a click waits until the bot listens to its button)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.views = BotViews(self)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         return None
@@ -141,6 +147,7 @@ class Sandbox:
         discord_options: dict[str, Any] | None = None,
         settings: dict[str, Any] | None = None,
         data_dir: str | None = None,
+        open_commands: tuple[str, ...] = ("digest",),
     ) -> None:
         self.database_url = database_url
         self.clock = clock
@@ -149,6 +156,10 @@ class Sandbox:
         self.spotify_emulator = SpotifyEmulator(**(spotify_options or {}))
         self._extra_settings = settings or {}
         self._data_dir = data_dir
+        # Commands the test server's admins opened to every member in Server Settings >
+        # Integrations. Discord would not deliver /digest (Manage Server by default) to a
+        # member otherwise; opened, tests reach the bot's own permission check behind it.
+        self.open_commands = open_commands
         self.encore: Encore | None = None
         self.users: dict[str, int] = {}
         self.http: aiohttp.ClientSession
@@ -196,6 +207,8 @@ class Sandbox:
         )
         self.guild_id = int(guild["id"])
         self.channel_id = int(guild["channels"][0]["id"])
+        for command in self.open_commands:
+            await self.discord.grant_command(self.guild_id, command)
         await self.start_bot()
         assert self.encore is not None and self.encore.bot is not None
         await self.encore.bot.tree.sync()
@@ -267,9 +280,53 @@ class Sandbox:
         )
         return await self.reply(injected["id"], timeout=timeout)
 
-    async def click(
-        self, user: int, custom_id: str, message_id: int, *, timeout: float = 15.0
+    async def post(self, user: int, content: str, *, channel_id: int | None = None) -> int:
+        """A message `user` posts in a channel (the target of message commands); its id."""
+        posted = await self.discord.post_message(channel_id or self.channel_id, user, content)
+        return int(posted["id"])
+
+    async def message_command(
+        self, user: int, name: str, message_id: int, *, timeout: float = 15.0
     ) -> Reply:
+        """Right-click a message > Apps > `name`, as `user`."""
+        injected = await self.discord.message_command(name, user, message_id)
+        return await self.reply(injected["id"], timeout=timeout)
+
+    async def user_command(
+        self,
+        user: int,
+        name: str,
+        target: int,
+        *,
+        dm: bool = False,
+        guild_id: int | None = None,
+        timeout: float = 15.0,
+    ) -> Reply:
+        """Right-click a member > Apps > `name`, as `user`."""
+        injected = await self.discord.user_command(
+            name, user, target, guild_id=None if dm else (guild_id or self.guild_id)
+        )
+        return await self.reply(injected["id"], timeout=timeout)
+
+    async def click(
+        self,
+        user: int,
+        custom_id: str,
+        message_id: int,
+        *,
+        timeout: float = 15.0,
+        ready_timeout: float = 5.0,
+    ) -> Reply:
+        """Press a component as `user`, once the bot listens to it.
+
+        discord.py registers a message's view only after the HTTP call that sent it has
+        returned; until then a click would be dropped, which no person could cause. The
+        click waits (on the bot's view store, not a sleep) until the bot would dispatch
+        it, or `ready_timeout` for a view that is gone (timed out, stopped, restarted).
+        """
+        bot = self.bot
+        if isinstance(bot, SandboxBot):
+            await bot.views.wait_dispatchable(message_id, custom_id, ready_timeout)
         injected = await self.discord.click(custom_id, user, message_id=message_id)
         return await self.reply(injected["id"], timeout=timeout)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any, cast
 
-from sandbox.control import ControlClient
+from sandbox.control import ControlClient, ControlError
 
 
 def _clean(d: dict[str, Any]) -> dict[str, Any]:
@@ -46,6 +47,10 @@ class DiscordControl(ControlClient):
         route_window: float | None = None,
         interaction_deadline: float | None = None,
         token_lifetime_s: float | None = None,
+        nonce_window_s: float | None = None,
+        render_timeout_s: float | None = None,
+        client_secret: str | None = None,
+        oauth_code_lifetime_s: float | None = None,
     ) -> dict[str, Any]:
         body = _clean(
             {
@@ -57,6 +62,10 @@ class DiscordControl(ControlClient):
                 "route_window": route_window,
                 "interaction_deadline": interaction_deadline,
                 "token_lifetime_s": token_lifetime_s,
+                "nonce_window_s": nonce_window_s,
+                "render_timeout_s": render_timeout_s,
+                "client_secret": client_secret,
+                "oauth_code_lifetime_s": oauth_code_lifetime_s,
             }
         )
         return await self._dict("POST", "/settings", body)
@@ -69,8 +78,19 @@ class DiscordControl(ControlClient):
         id: int | str | None = None,
         owner_id: int | str | None = None,
         channels: list[dict[str, Any]] | None = None,
+        bot_member: bool = True,
     ) -> dict[str, Any]:
-        body = _clean({"name": name, "id": id, "owner_id": owner_id, "channels": channels})
+        """A server (with a "general" channel if none given); ``bot_member=False`` for one
+        the bot is not in, reached only through members' user installs."""
+        body = _clean(
+            {
+                "name": name,
+                "id": id,
+                "owner_id": owner_id,
+                "channels": channels,
+                "bot_member": bot_member,
+            }
+        )
         return await self._dict("POST", "/guilds", body)
 
     async def create_guilds_bulk(
@@ -127,16 +147,75 @@ class DiscordControl(ControlClient):
         return await self._dict("PATCH", f"/channels/{channel_id}", body)
 
     async def create_user(
-        self, username: str, *, id: int | str | None = None, dms_open: bool = True
+        self,
+        username: str,
+        *,
+        id: int | str | None = None,
+        dms_open: bool = True,
+        installed_app: bool | None = None,
     ) -> dict[str, Any]:
-        body = _clean({"username": username, "id": id, "dms_open": dms_open})
+        """A person; ``installed_app=True`` once they have added the app to their account."""
+        body = _clean(
+            {"username": username, "id": id, "dms_open": dms_open, "installed_app": installed_app}
+        )
         return await self._dict("POST", "/users", body)
 
     async def update_user(
-        self, user_id: int | str, *, dms_open: bool | None = None, username: str | None = None
+        self,
+        user_id: int | str,
+        *,
+        dms_open: bool | None = None,
+        username: str | None = None,
+        installed_app: bool | None = None,
     ) -> dict[str, Any]:
-        body = _clean({"dms_open": dms_open, "username": username})
+        body = _clean({"dms_open": dms_open, "username": username, "installed_app": installed_app})
         return await self._dict("PATCH", f"/users/{user_id}", body)
+
+    async def create_private_channel(
+        self, user_ids: list[int | str], *, name: str | None = None
+    ) -> dict[str, Any]:
+        """A group DM (or, for two people and no name, their DM) without the bot: context 2."""
+        body = _clean({"user_ids": [str(u) for u in user_ids], "name": name})
+        return await self._dict("POST", "/private_channels", body)
+
+    async def grant_command(
+        self,
+        guild_id: int | str,
+        command: str,
+        user_id: int | str | None = None,
+        *,
+        allow: bool = True,
+    ) -> dict[str, Any]:
+        """A server admin's override (Server Settings > Integrations) of a command's
+        ``default_member_permissions``, for one member or (no ``user_id``) everyone."""
+        body = _clean(
+            {
+                "command": command,
+                "user_id": None if user_id is None else str(user_id),
+                "allow": allow,
+            }
+        )
+        return await self._dict("POST", f"/guilds/{guild_id}/command_permissions", body)
+
+    async def post_message(
+        self,
+        channel_id: int | str,
+        author_id: int | str,
+        content: str = "",
+        *,
+        embeds: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """A message a person posts (a target for message commands); MESSAGE_CREATE follows
+        if the bot's intents ask for it."""
+        body = _clean(
+            {
+                "channel_id": str(channel_id),
+                "author_id": str(author_id),
+                "content": content,
+                "embeds": embeds,
+            }
+        )
+        return await self._dict("POST", "/messages", body)
 
     # -- interactions
     async def interact(
@@ -156,8 +235,18 @@ class DiscordControl(ControlClient):
         components: list[dict[str, Any]] | None = None,
         permissions: int | str | None = None,
         locale: str | None = None,
+        target_id: int | str | None = None,
+        stale: bool = False,
     ) -> dict[str, Any]:
-        """Injects an INTERACTION_CREATE; returns ``{id, token, shard_id}``."""
+        """Injects an INTERACTION_CREATE; returns ``{id, token, shard_id}``.
+
+        ``kind``: command | user_command | message_command | autocomplete | component | modal.
+        Without ``guild_id``/``channel_id`` it happens in the user's DM with the bot; a
+        private channel's id makes it context 2. A command Discord would not offer there
+        (not registered, ``contexts``, ``integration_types``, ``default_member_permissions``)
+        raises :class:`ControlError` 403 with a ``reason``; ``stale=True`` delivers an
+        unregistered command anyway, as a client with an outdated command list does.
+        """
         body = _clean(
             {
                 "kind": kind,
@@ -174,6 +263,8 @@ class DiscordControl(ControlClient):
                 "components": components,
                 "permissions": None if permissions is None else str(permissions),
                 "locale": locale,
+                "target_id": None if target_id is None else str(target_id),
+                "stale": stale or None,
             }
         )
         return await self._dict("POST", "/interactions", body)
@@ -187,6 +278,7 @@ class DiscordControl(ControlClient):
         channel_id: int | str | None = None,
         options: dict[str, Any] | None = None,
         permissions: int | str | None = None,
+        stale: bool = False,
     ) -> dict[str, Any]:
         return await self.interact(
             "command",
@@ -196,6 +288,41 @@ class DiscordControl(ControlClient):
             name=name,
             options=options,
             permissions=permissions,
+            stale=stale,
+        )
+
+    async def user_command(
+        self,
+        name: str,
+        user_id: int | str,
+        target_user_id: int | str,
+        *,
+        guild_id: int | str | None = None,
+        channel_id: int | str | None = None,
+        permissions: int | str | None = None,
+    ) -> dict[str, Any]:
+        """Right-click a user > Apps > ``name``: ``data.target_id`` and ``resolved.users``."""
+        return await self.interact(
+            "user_command",
+            user_id,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            name=name,
+            target_id=target_user_id,
+            permissions=permissions,
+        )
+
+    async def message_command(
+        self,
+        name: str,
+        user_id: int | str,
+        message_id: int | str,
+        *,
+        permissions: int | str | None = None,
+    ) -> dict[str, Any]:
+        """Right-click a message > Apps > ``name``: ``data.target_id``, ``resolved.messages``."""
+        return await self.interact(
+            "message_command", user_id, name=name, target_id=message_id, permissions=permissions
         )
 
     async def autocomplete(
@@ -287,6 +414,9 @@ class DiscordControl(ControlClient):
         }
         return await self._list("GET", "/messages", params=params)
 
+    async def message(self, message_id: int | str) -> dict[str, Any]:
+        return await self._dict("GET", f"/messages/{message_id}")
+
     async def dms(self, user_id: int | str) -> list[dict[str, Any]]:
         return await self._list("GET", f"/dms/{user_id}")
 
@@ -302,6 +432,50 @@ class DiscordControl(ControlClient):
 
     async def commands(self) -> dict[str, Any]:
         return await self._dict("GET", "/commands")
+
+    # -- faults
+    async def lose_responses(
+        self, count: int = 1, *, channel_id: int | str | None = None, dms: bool = False
+    ) -> dict[str, Any]:
+        """The next ``count`` message creates (in ``channel_id``, or in DMs, or anywhere) are
+        written and then answered ``502`` with Cloudflare's HTML page."""
+        body = _clean(
+            {
+                "count": count,
+                "channel_id": None if channel_id is None else str(channel_id),
+                "dms": dms,
+            }
+        )
+        return await self._dict("POST", "/faults/lost_responses", body)
+
+    async def faults(self) -> dict[str, Any]:
+        return await self._dict("GET", "/faults")
+
+    async def clear_faults(self) -> dict[str, Any]:
+        return await self._dict("DELETE", "/faults")
+
+    # -- Discord OAuth2
+    async def set_redirect_uris(self, redirect_uris: list[str]) -> dict[str, Any]:
+        """The application's registered redirect URIs (``redirect_uri`` must match one)."""
+        return await self._dict("POST", "/oauth2/redirect_uris", {"redirect_uris": redirect_uris})
+
+    async def authorize(
+        self, authorize_url: str, user_id: int | str | None = None, *, deny: bool = False
+    ) -> str:
+        """Play the person on Discord's consent page: consent as ``user_id`` (or refuse);
+        returns the redirect ``Location`` (``code``/``state``, or ``error``/``state``)."""
+        if deny:
+            extra = {"sandbox_deny": "1"}
+        elif user_id is not None:
+            extra = {"sandbox_user": str(user_id)}
+        else:
+            raise ValueError("authorize needs a user_id, or deny=True")
+        sep = "&" if "?" in authorize_url else "?"
+        url = authorize_url + sep + urllib.parse.urlencode(extra)
+        async with self._http().get(url, allow_redirects=False) as resp:
+            if resp.status != 302:
+                raise ControlError(resp.status, await resp.text())
+            return resp.headers["Location"]
 
     # -- gateway
     async def gateway_disconnect(

@@ -1,20 +1,29 @@
-"""The /_sandbox/ control API of the Discord emulator (see README.md)."""
+"""The ``/_sandbox/`` control API of the Discord emulator (see README.md).
+
+Tests, benchmarks and the demo build the world, inject what people do and read back
+what the bot did. Everything answers JSON; bad input answers 400 ``{"code", "message"}``.
+"""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .emulator import ApiError, json_response
+from .errors import ApiError, json_response
+from .models import JSON
+from .wire import channel_view, guild_view, interaction_view, message_view, user_view
 
 if TYPE_CHECKING:
     from .emulator import DiscordEmulator
 
+ControlHandler = Callable[[web.Request], Awaitable[Any]]
 
-async def _body(request: web.Request) -> dict[str, Any]:
+
+async def _body(request: web.Request) -> JSON:
     raw = await request.read()
     if not raw:
         return {}
@@ -24,291 +33,377 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return data
 
 
-def _guild_view(emu: DiscordEmulator, gid: int) -> dict[str, Any]:
-    g = emu.guilds[gid]
-    return {
-        "id": str(g.id),
-        "name": g.name,
-        "owner_id": str(g.owner_id),
-        "bot_role_id": str(g.bot_role_id),
-        "channels": [_channel_view(emu, c) for c in g.channel_ids],
-    }
-
-
-def _channel_view(emu: DiscordEmulator, cid: int) -> dict[str, Any]:
-    ch = emu.channels[cid]
-    return {
-        "id": str(ch.id),
-        "name": ch.name,
-        "type": ch.type,
-        "guild_id": str(ch.guild_id) if ch.guild_id else None,
-        "recipient_id": str(ch.recipient_id) if ch.recipient_id else None,
-        "bot_can_post": ch.bot_can_post,
-        "bot_can_embed": ch.bot_can_embed,
-        "bot_can_view": ch.bot_can_view,
-        "bot_permissions": str(emu.bot_permissions(ch)),
-    }
-
-
-def _user_view(u: Any) -> dict[str, Any]:
-    return {"id": str(u.id), "username": u.username, "dms_open": u.dms_open, "bot": u.bot}
-
-
 def _since(request: web.Request) -> float:
     v = request.query.get("since")
     return float(v) if v else 0.0
 
 
-async def handle_control(emu: DiscordEmulator, request: web.Request) -> web.StreamResponse:
-    path = "/" + request.match_info["tail"].strip("/")
-    method = request.method
-    parts = [p for p in path.split("/") if p]
+class ControlApi:
+    def __init__(self, emu: DiscordEmulator) -> None:
+        self.emu = emu
+        self.world = emu.world
 
-    if method == "POST" and path == "/reset":
-        emu.reset()
-        return json_response({"ok": True})
+    def install(self, app: web.Application) -> None:
+        routes: list[tuple[str, str, ControlHandler]] = [
+            ("POST", "/reset", self.reset),
+            ("GET", "/info", self.info),
+            ("GET", "/state", self.state),
+            ("GET", "/settings", self.settings),
+            ("POST", "/settings", self.settings),
+            # the world
+            ("POST", "/guilds", self.create_guild),
+            ("POST", "/guilds/bulk", self.create_guilds_bulk),
+            ("GET", "/guilds", self.list_guilds),
+            ("GET", "/guilds/{guild_id}", self.get_guild),
+            ("DELETE", "/guilds/{guild_id}", self.delete_guild),
+            ("POST", "/guilds/{guild_id}/command_permissions", self.command_permissions),
+            ("POST", "/channels", self.create_channel),
+            ("PATCH", "/channels/{channel_id}", self.update_channel),
+            ("POST", "/private_channels", self.create_private_channel),
+            ("POST", "/users", self.create_user),
+            ("PATCH", "/users/{user_id}", self.update_user),
+            # what people do
+            ("POST", "/interactions", self.inject),
+            ("POST", "/messages", self.post_user_message),
+            # what the bot did
+            ("GET", "/interactions", self.list_interactions),
+            ("GET", "/interactions/{interaction_id}", self.get_interaction),
+            ("GET", "/messages", self.list_messages),
+            ("GET", "/messages/{message_id}", self.get_message),
+            ("GET", "/dms/{user_id}", self.dms),
+            ("GET", "/requests", self.requests),
+            ("GET", "/errors", self.errors),
+            ("GET", "/commands", self.commands),
+            # faults and the gateway
+            ("POST", "/faults/lost_responses", self.lose_responses),
+            ("GET", "/faults", self.faults),
+            ("DELETE", "/faults", self.clear_faults),
+            ("POST", "/gateway/disconnect", self.gateway_disconnect),
+            ("POST", "/gateway/reconnect", self.gateway_reconnect),
+            # Discord OAuth2
+            ("GET", "/oauth2", self.oauth2),
+            ("POST", "/oauth2/redirect_uris", self.oauth2_redirect_uris),
+        ]
+        for method, path, handler in routes:
+            app.router.add_route(method, "/_sandbox" + path, self._json(handler))
 
-    if method == "GET" and path == "/info":
-        return json_response(
-            {
-                "base_url": emu.base_url,
-                "api_url": emu.api_url,
-                "gateway_url": emu.gateway_url,
-                "bot_token": emu.bot_token,
-                "bot_user": emu.bot_user.to_json(),
-                "application_id": str(emu.application_id),
-            }
-        )
+    @staticmethod
+    def _json(handler: ControlHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def answer(request: web.Request) -> web.StreamResponse:
+            try:
+                return json_response(await handler(request))
+            except ApiError as err:
+                return json_response(err.body(), status=err.status if err.status != 401 else 400)
+            except (ValueError, KeyError, TypeError) as exc:
+                return json_response({"code": 0, "message": f"bad request: {exc!r}"}, status=400)
 
-    if method == "POST" and path == "/guilds":
+        return answer
+
+    # ------------------------------------------------------------------ the emulator
+    async def reset(self, request: web.Request) -> Any:
+        self.emu.reset()
+        return {"ok": True}
+
+    async def info(self, request: web.Request) -> Any:
+        emu = self.emu
+        return {
+            "base_url": emu.base_url,
+            "api_url": emu.api_url,
+            "gateway_url": emu.gateway_url,
+            "bot_token": emu.bot_token,
+            "bot_user": self.world.bot_user.to_json(),
+            "application_id": str(self.world.application_id),
+            "client_id": str(self.world.application_id),
+            "client_secret": emu.settings.client_secret,
+            "authorize_url": emu.base_url + "/oauth2/authorize",
+            "token_url": emu.base_url + "/api/oauth2/token",
+        }
+
+    async def state(self, request: web.Request) -> Any:
+        world = self.world
+        return {
+            "guilds": len(world.guilds),
+            "users": len(world.users),
+            "channels": len(world.channels),
+            "messages": len(world.messages),
+            "interactions": len(world.interactions),
+            "requests": len(world.requests),
+            "errors": len(world.errors),
+            "invalid_requests_10min": world.invalid_requests(),
+            "settings": self.emu.settings.public(),
+            "shards": self.emu.gateway.view(),
+        }
+
+    async def settings(self, request: web.Request) -> Any:
+        if request.method == "POST":
+            self.emu.settings.update(await _body(request))
+        return self.emu.settings.public()
+
+    # ------------------------------------------------------------------ the world
+    async def create_guild(self, request: web.Request) -> Any:
         b = await _body(request)
-        g = emu.add_guild(
-            b.get("name", "Guild"), b.get("id"), b.get("owner_id"), b.get("channels") or None
+        g = self.world.add_guild(
+            b.get("name", "Guild"),
+            b.get("id"),
+            b.get("owner_id"),
+            b.get("channels") or None,
+            bot_member=bool(b.get("bot_member", True)),
         )
-        await emu.add_guild_live(g)
-        return json_response(_guild_view(emu, g.id))
+        await self.emu.gateway.guild_added(g.id)
+        return guild_view(self.world, g)
 
-    if method == "POST" and path == "/guilds/bulk":
+    async def create_guilds_bulk(self, request: web.Request) -> Any:
         b = await _body(request)
-        count = int(b.get("count", 1))
-        prefix = b.get("prefix", "guild")
         ids = []
-        for i in range(count):
-            g = emu.add_guild(f"{prefix}-{i}", owner_id=b.get("owner_id"))
-            await emu.add_guild_live(g)
+        for i in range(int(b.get("count", 1))):
+            g = self.world.add_guild(f"{b.get('prefix', 'guild')}-{i}", owner_id=b.get("owner_id"))
+            await self.emu.gateway.guild_added(g.id)
             ids.append(g.id)
-        return json_response(
-            {
-                "count": len(ids),
-                "guild_ids": [str(i) for i in ids],
-                "channel_ids": [str(emu.guilds[i].channel_ids[0]) for i in ids],
-            }
+        return {
+            "count": len(ids),
+            "guild_ids": [str(i) for i in ids],
+            "channel_ids": [str(self.world.guilds[i].channel_ids[0]) for i in ids],
+        }
+
+    async def list_guilds(self, request: web.Request) -> Any:
+        return [guild_view(self.world, g) for g in self.world.guilds.values()]
+
+    async def get_guild(self, request: web.Request) -> Any:
+        g = self.world.guilds.get(int(request.match_info["guild_id"]))
+        if g is None:
+            raise ApiError(404, 10004, "unknown guild")
+        return guild_view(self.world, g)
+
+    async def delete_guild(self, request: web.Request) -> Any:
+        """The bot leaves (or is removed from) the server: GUILD_DELETE."""
+        world = self.world
+        gid = int(request.match_info["guild_id"])
+        g = world.guilds.pop(gid, None)
+        if g is None:
+            raise ApiError(404, 10004, "unknown guild")
+        for cid in g.channel_ids:
+            world.channels.pop(cid, None)
+        world.commands_guild.pop(gid, None)
+        await self.emu.gateway.guild_removed(gid)
+        world.touch()
+        return {"ok": True}
+
+    async def command_permissions(self, request: web.Request) -> Any:
+        """An admin's override in Server Settings > Integrations:
+        ``{command, user_id?, allow}`` (no ``user_id``: the ``@everyone`` role)."""
+        b = await _body(request)
+        gid = int(request.match_info["guild_id"])
+        self.world.guild(gid)
+        user_id = b.get("user_id")
+        self.emu.command_permissions.set(
+            gid,
+            str(b["command"]),
+            None if user_id is None else int(user_id),
+            bool(b.get("allow", True)),
         )
+        return {"ok": True}
 
-    if method == "GET" and path == "/guilds":
-        return json_response([_guild_view(emu, g) for g in emu.guilds])
-
-    if method == "GET" and len(parts) == 2 and parts[0] == "guilds":
-        gid = int(parts[1])
-        if gid not in emu.guilds:
-            raise ApiError(404, 10004, "unknown guild")
-        return json_response(_guild_view(emu, gid))
-
-    if method == "DELETE" and len(parts) == 2 and parts[0] == "guilds":
-        await emu.remove_guild_live(int(parts[1]))
-        return json_response({"ok": True})
-
-    if method == "POST" and path == "/channels":
+    async def create_channel(self, request: web.Request) -> Any:
         b = await _body(request)
-        gid = int(b["guild_id"])
-        owner = emu.guilds.get(gid)
-        if owner is None:
+        guild = self.world.guilds.get(int(b["guild_id"]))
+        if guild is None:
             raise ApiError(404, 10004, "unknown guild")
-        new_ch = emu._new_channel(owner, b)
-        await emu.create_channel_live(new_ch)
-        return json_response(_channel_view(emu, new_ch.id))
+        ch = self.world.new_channel(guild, b)
+        await self.emu.gateway.channel_changed(ch, "CHANNEL_CREATE")
+        return channel_view(self.world, ch)
 
-    if method == "PATCH" and len(parts) == 2 and parts[0] == "channels":
+    async def update_channel(self, request: web.Request) -> Any:
         b = await _body(request)
-        chan = emu.channels.get(int(parts[1]))
-        if chan is None:
+        ch = self.world.channels.get(int(request.match_info["channel_id"]))
+        if ch is None:
             raise ApiError(404, 10003, "unknown channel")
         for key in ("bot_can_post", "bot_can_embed", "bot_can_view"):
             if key in b:
-                setattr(chan, key, bool(b[key]))
+                setattr(ch, key, bool(b[key]))
         if "name" in b:
-            chan.name = str(b["name"])
-        await emu.update_channel_live(chan)
-        return json_response(_channel_view(emu, chan.id))
+            ch.name = str(b["name"])
+        await self.emu.gateway.channel_changed(ch, "CHANNEL_UPDATE")
+        return channel_view(self.world, ch)
 
-    if method == "POST" and path == "/users":
+    async def create_private_channel(self, request: web.Request) -> Any:
+        """A group DM, or a DM between two people, that the bot is not part of."""
         b = await _body(request)
-        u = emu.add_user(b.get("username", "user"), b.get("id"), bool(b.get("dms_open", True)))
-        return json_response(_user_view(u))
+        user_ids = [int(u) for u in b["user_ids"]]
+        if len(user_ids) < 2:
+            raise ApiError(400, 0, "a private channel has at least two people")
+        return channel_view(self.world, self.world.private_channel(user_ids, b.get("name")))
 
-    if method == "PATCH" and len(parts) == 2 and parts[0] == "users":
+    async def create_user(self, request: web.Request) -> Any:
         b = await _body(request)
-        u = emu._ensure_user(int(parts[1]))
+        installed = b.get("installed_app")
+        u = self.world.add_user(
+            b.get("username", "user"),
+            b.get("id"),
+            bool(b.get("dms_open", True)),
+            None if installed is None else bool(installed),
+        )
+        return user_view(u)
+
+    async def update_user(self, request: web.Request) -> Any:
+        b = await _body(request)
+        u = self.world.ensure_user(int(request.match_info["user_id"]))
         if "dms_open" in b:
             u.dms_open = bool(b["dms_open"])
         if "username" in b:
             u.username = str(b["username"])
-        return json_response(_user_view(u))
+        if "installed_app" in b:
+            u.installed_app = bool(b["installed_app"])
+        self.world.touch()
+        return user_view(u)
 
-    if method == "POST" and path == "/interactions":
+    # ------------------------------------------------------------------ what people do
+    async def inject(self, request: web.Request) -> Any:
+        return await self.emu.deliveries.inject(await _body(request))
+
+    async def post_user_message(self, request: web.Request) -> Any:
+        """A message a person posts (``{channel_id, author_id, content, embeds?}``)."""
         b = await _body(request)
-        return json_response(await emu.inject_interaction(b))
+        world = self.world
+        ch = world.channel(b["channel_id"])
+        author = world.ensure_user(int(b["author_id"]))
+        message = world.create_message(
+            ch,
+            {"content": b.get("content") or "", "embeds": b.get("embeds") or []},
+            [],
+            kind="user",
+            author=author,
+        )
+        await self.emu.gateway.message_created(message)
+        return message_view(message)
 
-    if method == "GET" and path == "/interactions":
-        return json_response([emu.interaction_view(i) for i in emu.interactions.values()])
+    # ------------------------------------------------------------------ what the bot did
+    async def list_interactions(self, request: web.Request) -> Any:
+        return [interaction_view(self.world, i) for i in self.world.interactions.values()]
 
-    if method == "GET" and len(parts) == 2 and parts[0] == "interactions":
-        iid = int(parts[1])
+    async def get_interaction(self, request: web.Request) -> Any:
+        iid = int(request.match_info["interaction_id"])
         wait = float(request.query.get("wait", 0) or 0)
         until = request.query.get("until", "response")
         deadline = time.monotonic() + wait
-
-        def done(it: dict[str, Any]) -> bool:
-            if until == "followup":
-                return bool(it["followup_ids"])
-            if until == "any":
-                return (
-                    it["response"] is not None
-                    or bool(it["followup_ids"])
-                    or bool(it["late_responses"])
-                )
-            if until == "late":
-                return bool(it["late_responses"])
-            return it["response"] is not None
-
         while True:
-            it = emu.interactions.get(iid)
+            it = self.world.interactions.get(iid)
             if it is None:
                 raise ApiError(404, 10062, "unknown interaction")
             left = deadline - time.monotonic()
-            if done(it) or left <= 0:
-                return json_response(emu.interaction_view(it))
-            await emu.wait_changed(left)
+            if _done(it, until) or left <= 0:
+                return interaction_view(self.world, it)
+            await self.world.wait_changed(left)
 
-    if method == "GET" and path == "/messages":
+    async def list_messages(self, request: web.Request) -> Any:
         q = request.query
         since = _since(request)
         out = []
-        for rec in emu.messages.values():
-            if q.get("channel_id") and rec["channel_id"] != q["channel_id"]:
+        for m in self.world.messages.values():
+            view = message_view(m)
+            if q.get("channel_id") and view["channel_id"] != q["channel_id"]:
                 continue
-            if q.get("user_id") and rec["dm_user_id"] != q["user_id"]:
+            if q.get("user_id") and view["dm_user_id"] != q["user_id"]:
                 continue
-            if q.get("guild_id") and rec["guild_id"] != q["guild_id"]:
+            if q.get("guild_id") and view["guild_id"] != q["guild_id"]:
                 continue
-            if q.get("kind") and rec["kind"] != q["kind"]:
+            if q.get("kind") and m.kind != q["kind"]:
                 continue
-            if rec["created_at"] < since:
+            if m.created_at < since:
                 continue
-            out.append(emu.message_view(rec))
-        out.sort(key=lambda m: int(m["id"]))
-        return json_response(out)
+            out.append(view)
+        out.sort(key=lambda v: int(v["id"]))
+        return out
 
-    if method == "GET" and len(parts) == 2 and parts[0] == "dms":
-        out = [emu.message_view(r) for r in emu.messages.values() if r["dm_user_id"] == parts[1]]
-        out.sort(key=lambda m: int(m["id"]))
-        return json_response(out)
+    async def get_message(self, request: web.Request) -> Any:
+        mid = request.match_info["message_id"]
+        m = self.world.messages.get(int(mid)) if mid.isdigit() else None
+        if m is None:
+            raise ApiError(404, 10008, "unknown message")
+        return message_view(m)
 
-    if method == "GET" and path == "/requests":
+    async def dms(self, request: web.Request) -> Any:
+        uid = int(request.match_info["user_id"])
+        out = [message_view(m) for m in self.world.messages.values() if m.dm_user_id == uid]
+        out.sort(key=lambda v: int(v["id"]))
+        return out
+
+    async def requests(self, request: web.Request) -> Any:
         since = _since(request)
         sub = request.query.get("path")
-        return json_response(
-            [r for r in emu.requests if r["at"] >= since and (not sub or sub in r["path"])]
-        )
+        return [
+            r for r in self.world.requests if r["at"] >= since and (not sub or sub in r["path"])
+        ]
 
-    if method == "GET" and path == "/errors":
+    async def errors(self, request: web.Request) -> Any:
         since = _since(request)
         kind = request.query.get("kind")
-        return json_response(
-            [e for e in emu.errors if e["at"] >= since and (not kind or e["kind"] == kind)]
+        return [
+            e for e in self.world.errors if e["at"] >= since and (not kind or e["kind"] == kind)
+        ]
+
+    async def commands(self, request: web.Request) -> Any:
+        world = self.world
+        return {
+            "global": list(world.commands_global.values()),
+            "guilds": {str(g): list(c.values()) for g, c in world.commands_guild.items()},
+        }
+
+    # ------------------------------------------------------------------ faults, gateway
+    async def lose_responses(self, request: web.Request) -> Any:
+        """``{count, channel_id?, dms?}``: the next message creates succeed, answer 502."""
+        b = await _body(request)
+        channel_id = b.get("channel_id")
+        self.emu.faults.lose_responses(
+            int(b.get("count", 1)),
+            None if channel_id is None else int(channel_id),
+            bool(b.get("dms", False)),
         )
+        return {"faults": self.emu.faults.view()}
 
-    if method == "GET" and path == "/commands":
-        return json_response(
-            {
-                "global": list(emu.commands_global.values()),
-                "guilds": {str(g): list(c.values()) for g, c in emu.commands_guild.items()},
-            }
-        )
+    async def faults(self, request: web.Request) -> Any:
+        return {"faults": self.emu.faults.view()}
 
-    if method == "GET" and path == "/state":
-        return json_response(
-            {
-                "guilds": len(emu.guilds),
-                "users": len(emu.users),
-                "channels": len(emu.channels),
-                "messages": len(emu.messages),
-                "interactions": len(emu.interactions),
-                "requests": len(emu.requests),
-                "errors": len(emu.errors),
-                "invalid_requests_10min": emu.invalid_requests(),
-                "settings": _settings(emu),
-                "shards": [
-                    {
-                        "session_id": s.id,
-                        "shard_id": s.shard_id,
-                        "shard_count": s.shard_count,
-                        "connected": s.ws is not None,
-                        "resumable": s.resumable,
-                        "resumes": s.resumes,
-                        "seq": s.seq,
-                        "guild_count": len(s.guild_ids),
-                        "guild_ids": [str(g) for g in s.guild_ids],
-                    }
-                    for s in emu.sessions.values()
-                ],
-            }
-        )
+    async def clear_faults(self, request: web.Request) -> Any:
+        self.emu.faults.reset()
+        return {"faults": []}
 
-    if path == "/settings":
-        if method == "POST":
-            b = await _body(request)
-            if "rate_limits" in b:
-                emu.rate_limits = bool(b["rate_limits"])
-            for key, conv in (
-                ("global_limit_per_s", int),
-                ("channel_limit", int),
-                ("channel_window", float),
-                ("route_limit", int),
-                ("route_window", float),
-                ("interaction_deadline", float),
-                ("token_lifetime_s", float),
-            ):
-                if key in b:
-                    setattr(emu, key, conv(b[key]))
-        return json_response(_settings(emu))
-
-    if method == "POST" and path == "/gateway/disconnect":
+    async def gateway_disconnect(self, request: web.Request) -> Any:
         b = await _body(request)
         sid = b.get("shard_id")
-        closed = await emu.disconnect(
+        closed = await self.emu.gateway.disconnect(
             None if sid is None else int(sid),
             int(b.get("code", 4000)),
             bool(b.get("resumable", True)),
         )
-        return json_response({"closed": closed})
+        return {"closed": closed}
 
-    if method == "POST" and path == "/gateway/reconnect":
+    async def gateway_reconnect(self, request: web.Request) -> Any:
         b = await _body(request)
         sid = b.get("shard_id")
-        return json_response({"sent": await emu.reconnect(None if sid is None else int(sid))})
+        return {"sent": await self.emu.gateway.reconnect(None if sid is None else int(sid))}
 
-    raise ApiError(404, 0, f"no control route {method} {path}")
+    # ------------------------------------------------------------------ OAuth2
+    async def oauth2(self, request: web.Request) -> Any:
+        oauth = self.emu.oauth2
+        return {
+            "client_id": oauth.client_id,
+            "redirect_uris": oauth.redirect_uris,
+            "codes": len(oauth.codes),
+            "access_tokens": len(oauth.access),
+        }
+
+    async def oauth2_redirect_uris(self, request: web.Request) -> Any:
+        """The application's registered redirect URIs (exact matches only)."""
+        b = await _body(request)
+        self.emu.oauth2.redirect_uris = [str(u) for u in b["redirect_uris"]]
+        return {"redirect_uris": self.emu.oauth2.redirect_uris}
 
 
-def _settings(emu: DiscordEmulator) -> dict[str, Any]:
-    return {
-        "rate_limits": emu.rate_limits,
-        "global_limit_per_s": emu.global_limit_per_s,
-        "channel_limit": emu.channel_limit,
-        "channel_window": emu.channel_window,
-        "route_limit": emu.route_limit,
-        "route_window": emu.route_window,
-        "interaction_deadline": emu.interaction_deadline,
-        "token_lifetime_s": emu.token_lifetime_s,
-    }
+def _done(it: Any, until: str) -> bool:
+    if until == "followup":
+        return bool(it.followup_ids)
+    if until == "any":
+        return it.response is not None or bool(it.followup_ids) or bool(it.late_responses)
+    if until == "late":
+        return bool(it.late_responses)
+    return it.response is not None

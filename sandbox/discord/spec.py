@@ -1,9 +1,10 @@
 """Lenient request-body checks against Discord's own OpenAPI spec.
 
-The spec (``specs/discord/openapi.json``, about 1.2 MB) is loaded lazily, once per
+The spec (``specs/discord/openapi.json``, about 1.2 MB) is found from the project root
+(see :data:`SPEC_CANDIDATES`), never by an absolute path, and loaded lazily, once per
 process. Only the top level of a JSON body is checked: unknown fields and wrong
 top-level types are reported as problems; the emulator records them and does not
-reject the request (hard limits such as content length are enforced elsewhere).
+reject the request (Discord's hard limits are enforced by ``rules/``).
 """
 
 from __future__ import annotations
@@ -25,18 +26,25 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _default_spec_path() -> Path | None:
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Discord's spec lives in the team's shared folder beside the clone; a copy vendored at
+# specs/discord/ (with its LICENSE) in the project root is used first.
+SPEC_CANDIDATES = (
+    PROJECT_ROOT / "specs" / "discord" / "openapi.json",
+    PROJECT_ROOT.parent / "shared" / "specs" / "discord" / "openapi.json",
+)
+
+
+class SpecMissing(FileNotFoundError):
+    """Discord's OpenAPI spec is not where the emulator looks for it."""
+
+
+def default_spec_path() -> Path | None:
+    """``$DISCORD_OPENAPI_SPEC``, else the first of :data:`SPEC_CANDIDATES` that exists."""
     env = os.environ.get("DISCORD_OPENAPI_SPEC")
-    candidates = [Path(env)] if env else []
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidates.append(parent / "specs" / "discord" / "openapi.json")
-        candidates.append(parent / "shared" / "specs" / "discord" / "openapi.json")
-    candidates.append(Path("/work/shared/specs/discord/openapi.json"))
-    for c in candidates:
-        if c.is_file():
-            return c
-    return None
+    if env:
+        return Path(env)
+    return next((c for c in SPEC_CANDIDATES if c.is_file()), None)
 
 
 class SpecValidator:
@@ -46,13 +54,28 @@ class SpecValidator:
     _cache: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self._path = Path(path) if path else _default_spec_path()
+        if path is not None and not Path(path).is_file():
+            raise SpecMissing(f"no Discord OpenAPI spec at {path}")
+        self._path = Path(path) if path else default_spec_path()
         self._routes: list[tuple[re.Pattern[str], str, dict[str, Any]]] | None = None
         self._spec: dict[str, Any] | None = None
 
     @property
     def available(self) -> bool:
         return self._path is not None and self._path.is_file()
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    def require(self) -> Path:
+        """The spec's path; :class:`SpecMissing` (naming where it was looked for) if absent."""
+        if self._path is None or not self._path.is_file():
+            looked = ", ".join(str(c) for c in SPEC_CANDIDATES)
+            raise SpecMissing(
+                f"Discord's OpenAPI spec was not found (looked at $DISCORD_OPENAPI_SPEC, {looked})"
+            )
+        return self._path
 
     def _load(self) -> None:
         if self._routes is not None:

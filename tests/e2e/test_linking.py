@@ -212,6 +212,7 @@ async def test_the_same_callback_arriving_twice_at_once_links_once(sandbox: Sand
     assert sorted(status for status, _, _ in results)[0] == 200
     assert sum(1 for status, _, _ in results if status == 200) == 1
     assert await link_count(sandbox) == 1
+    assert sandbox.database_url is not None
     await outbox_drained(sandbox.database_url)  # every DM queued has been sent
     confirmations = [m for m in await sandbox.dms(alice) if "is now linked" in m["content"]]
     assert len(confirmations) == 1
@@ -269,6 +270,7 @@ async def test_a_database_dump_holds_no_plaintext_token(sandbox: Sandbox) -> Non
     cipher = sandbox.services.cipher
     secrets = [cipher.decrypt(link.access_token), cipher.decrypt(link.refresh_token)]
     assert all(len(secret) > 10 for secret in secrets)
+    assert sandbox.settings.database_url is not None
     url = make_url(sandbox.settings.database_url.get_secret_value())
     if shutil.which("pg_dump"):
         dump = subprocess.run(

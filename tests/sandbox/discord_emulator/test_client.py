@@ -5,162 +5,18 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import discord
 import pytest
-import yarl
 from discord import app_commands
-from discord.ext import commands
 
 from sandbox.discord import DiscordControl, DiscordEmulator
 
+from .bots import SandboxBot, make_bot, start_bot, stop_bot
+
 pytestmark = pytest.mark.asyncio
-
-
-class SandboxBot(commands.AutoShardedBot):
-    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
-        return None
-
-
-class ClickView(discord.ui.View):
-    def __init__(self, bot: SandboxBot) -> None:
-        super().__init__(timeout=60)
-        self.bot = bot
-
-    @discord.ui.button(label="Like", custom_id="like:1", style=discord.ButtonStyle.primary)
-    async def like(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
-        self.bot.captured["clicked_by"] = interaction.user.id
-        await interaction.response.edit_message(content="liked", view=None)
-
-    @discord.ui.button(label="Skip", custom_id="skip:1")
-    async def skip(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
-        await interaction.response.defer()
-        await interaction.edit_original_response(content="skipped")
-
-
-def make_bot(**kw: Any) -> SandboxBot:
-    intents = discord.Intents.default()
-    bot = SandboxBot(command_prefix="!", intents=intents, guild_ready_timeout=0.1, **kw)
-    bot.captured = {}  # type: ignore[attr-defined]
-    tree = bot.tree
-
-    @tree.command(name="ping", description="Ping")
-    async def ping(interaction: discord.Interaction) -> None:
-        await interaction.response.send_message("pong", ephemeral=True)
-
-    digest = app_commands.Group(name="digest", description="Digest settings")
-
-    @digest.command(name="channel", description="Set the digest channel")
-    async def digest_channel(
-        interaction: discord.Interaction, channel: discord.TextChannel, hour: int = 9
-    ) -> None:
-        bot.captured["digest"] = (channel.id, hour)
-        perms = channel.permissions_for(channel.guild.me)
-        await interaction.response.send_message(
-            f"digest in {channel.mention} at {hour} can_send={perms.send_messages}"
-        )
-
-    tree.add_command(digest)
-
-    @tree.command(name="slow", description="Too slow")
-    async def slow(interaction: discord.Interaction) -> None:
-        await asyncio.sleep(3.5)
-        try:
-            await interaction.response.send_message("late")
-        except discord.NotFound as exc:
-            bot.captured["slow_error"] = exc
-
-    @tree.command(name="later", description="Defers then follows up")
-    async def later(interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        await asyncio.sleep(0.05)
-        await interaction.followup.send("done later")
-        await interaction.followup.send("and one more", ephemeral=True)
-        await interaction.edit_original_response(content="done (edited)")
-
-    @tree.command(name="button", description="Sends a button")
-    async def button(interaction: discord.Interaction) -> None:
-        await interaction.response.send_message("press", view=ClickView(bot))
-
-    @tree.command(name="search", description="Autocomplete")
-    async def search(interaction: discord.Interaction, query: str) -> None:
-        await interaction.response.send_message(f"searched {query}")
-
-    @search.autocomplete("query")
-    async def search_ac(
-        interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=f"{current} {i}", value=f"{current}{i}") for i in range(3)]
-
-    return bot
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[DiscordEmulator]:
-    old_base = discord.http.Route.BASE
-    old_gw = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    e = DiscordEmulator()
-    await e.start()
-    discord.http.Route.BASE = e.api_url
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(e.gateway_url)
-    try:
-        yield e
-    finally:
-        discord.http.Route.BASE = old_base
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gw
-        await e.stop()
-
-
-@pytest.fixture
-async def ctl(emu: DiscordEmulator) -> AsyncIterator[DiscordControl]:
-    async with DiscordControl(emu.base_url) as c:
-        yield c
-
-
-@pytest.fixture
-async def world(ctl: DiscordControl) -> dict[str, Any]:
-    alice = await ctl.create_user("alice")
-    bob = await ctl.create_user("bob", dms_open=False)
-    guild = await ctl.create_guild(
-        "Test Guild",
-        owner_id=alice["id"],
-        channels=[{"name": "general"}, {"name": "announcements", "bot_can_post": False}],
-    )
-    return {
-        "alice": alice,
-        "bob": bob,
-        "guild": guild,
-        "general": guild["channels"][0],
-        "locked": guild["channels"][1],
-    }
-
-
-async def start_bot(bot: SandboxBot, emu: DiscordEmulator) -> asyncio.Task[None]:
-    task = asyncio.create_task(bot.start(emu.bot_token))
-    await asyncio.wait_for(bot.wait_until_ready(), 10)
-    return task
-
-
-async def stop_bot(bot: SandboxBot, task: asyncio.Task[None]) -> None:
-    await bot.close()
-    try:
-        await asyncio.wait_for(task, 5)
-    except (asyncio.CancelledError, Exception):
-        pass
-
-
-@pytest.fixture
-async def bot(emu: DiscordEmulator, world: dict[str, Any]) -> AsyncIterator[SandboxBot]:
-    b = make_bot()
-    task = await start_bot(b, emu)
-    await b.tree.sync()
-    try:
-        yield b
-    finally:
-        await stop_bot(b, task)
 
 
 async def test_login_ready_and_guild_cache(
@@ -169,8 +25,8 @@ async def test_login_ready_and_guild_cache(
     guild = bot.get_guild(int(world["guild"]["id"]))
     assert guild is not None and guild.me is not None
     assert guild.owner_id == int(world["alice"]["id"])
-    general = guild.get_channel(int(world["general"]["id"]))
-    locked = guild.get_channel(int(world["locked"]["id"]))
+    general = bot.text_channel(world["general"]["id"])
+    locked = bot.text_channel(world["locked"]["id"])
     assert general.permissions_for(guild.me).send_messages
     assert not locked.permissions_for(guild.me).send_messages
     assert locked.permissions_for(guild.me).view_channel
@@ -280,7 +136,7 @@ async def test_dms_channel_posts_and_permission_errors(
         await bob.send("hello bob")
     assert exc.value.code == 50007
 
-    general = bot.get_channel(int(world["general"]["id"]))
+    general = bot.text_channel(world["general"]["id"])
     await general.send("to everyone", allowed_mentions=discord.AllowedMentions.none())
     posted = await ctl.messages(channel_id=world["general"]["id"])
     assert posted[-1]["content"] == "to everyone"
@@ -288,7 +144,7 @@ async def test_dms_channel_posts_and_permission_errors(
     history = [m async for m in general.history(limit=5)]
     assert history[0].content == "to everyone"
 
-    locked = bot.get_channel(int(world["locked"]["id"]))
+    locked = bot.text_channel(world["locked"]["id"])
     with pytest.raises(discord.Forbidden) as exc:
         await locked.send("nope")
     assert exc.value.code == 50013
@@ -329,7 +185,7 @@ async def test_channel_bucket_burst_waits(
     ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
 ) -> None:
     await ctl.settings(channel_limit=3, channel_window=0.5)
-    general = bot.get_channel(int(world["general"]["id"]))
+    general = bot.text_channel(world["general"]["id"])
     t0 = time.monotonic()
     await asyncio.gather(*(general.send(f"burst {i}") for i in range(7)))
     elapsed = time.monotonic() - t0
@@ -486,7 +342,7 @@ async def test_guild_command_modal_and_files(
     assert it["original"]["attachments"][0]["filename"] == "a.txt"
     assert it["original"]["attachments"][0]["size"] == 3
 
-    general = bot.get_channel(int(world["general"]["id"]))
+    general = bot.text_channel(world["general"]["id"])
     await general.send("with file", file=discord.File(io.BytesIO(b"12345"), filename="b.bin"))
     msgs = await ctl.messages(channel_id=world["general"]["id"])
     assert msgs[-1]["attachments"][0]["size"] == 5
@@ -506,12 +362,14 @@ async def test_validation_unsynced_command_and_expired_token(
     errors = await ctl.errors(kind="validation")
     assert any("bogus" in e["message"] for e in errors)
 
-    # a command the bot never synced: types inferred, subcommand nesting from spaces
+    # a command the bot never synced (a client with a stale command list):
+    # types inferred, subcommand nesting from spaces
     r = await ctl.command(
         "nothere sub",
         world["alice"]["id"],
         guild_id=world["guild"]["id"],
         options={"n": 3, "f": 1.5},
+        stale=True,
     )
     it = await ctl.interaction(r["id"])
     opt = it["payload"]["data"]["options"][0]
@@ -559,7 +417,7 @@ async def test_channel_update_changes_permissions(
     cid = int(world["general"]["id"])
     await ctl.update_channel(cid, bot_can_post=False)
     for _ in range(40):
-        ch = bot.get_channel(cid)
+        ch = bot.text_channel(cid)
         if not ch.permissions_for(ch.guild.me).send_messages:
             break
         await asyncio.sleep(0.05)
