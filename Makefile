@@ -4,8 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # type-checked strictly: the application, and the parts of sandbox/ (and their tests) that are
-TYPED := bot db cogs sandbox/discord sandbox/harness.py sandbox/control.py sandbox/views.py \
-	sandbox/processes.py sandbox/__main__.py tests
+TYPED := bot db cogs sandbox/discord sandbox/harness.py sandbox/browser.py sandbox/control.py \
+	sandbox/views.py sandbox/processes.py sandbox/__main__.py tests
 
 .PHONY: install run demo test lint format bench clean
 

@@ -20,6 +20,7 @@ import aiohttp
 from cryptography.fernet import Fernet
 
 from bench.report import machine, percentile, table
+from sandbox.browser import Browser, follow_link
 from sandbox.database import scratch_database
 from sandbox.discord import DiscordControl
 from sandbox.processes import emulator, encore_env, free_port, process, wait_until_up
@@ -50,10 +51,16 @@ async def link(
         for component in row["components"]
         if str(component.get("url", "")).startswith(f"{public_url}/link/")
     )
-    async with http.get(url, allow_redirects=False) as response:
-        authorize = response.headers["Location"]
-    async with http.get(await spotify.authorize(authorize, spotify_user)) as response:
-        assert response.status == 200, await response.text()
+    async with Browser() as browser:
+        outcome = await follow_link(
+            browser,
+            url,
+            discord=discord,
+            spotify=spotify,
+            spotify_user=spotify_user,
+            discord_user=user,
+        )
+    assert outcome.status == 200, outcome.page
 
 
 async def fire(

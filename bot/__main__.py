@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from bot.config import ConfigError, Role, load_settings
+from bot.config import ConfigError, Role, Settings, load_settings
 from bot.logs import configure
 
 # What the bot needs in a channel: see it, post, embed, link buttons need nothing more.
@@ -62,6 +63,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from bot import runtime
 
+    try:
+        return _run(args, settings, role, runtime)
+    except ConfigError as error:  # found while starting (an unreadable key file...)
+        print(error.render(), file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, settings: Settings, role: Role, runtime: Any) -> int:
     if args.command == "invite-url":
         print(invite_url(asyncio.run(runtime.application_id(settings))))
     elif args.command == "migrate":
@@ -72,8 +81,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"server {args.guild}" if args.guild else "every server (may take up to an hour)"
         print(f"Registered {len(names)} commands for {where}: {', '.join(sorted(names))}")
     elif args.command == "reencrypt":
-        count = asyncio.run(runtime.reencrypt(settings))
-        print(f"Re-encrypted the tokens of {count} linked accounts with the first key.")
+        done = asyncio.run(runtime.reencrypt(settings))
+        print(f"Re-encrypted the tokens of {done.rotated} linked accounts with the first key.")
+        if done.unreadable:
+            print(
+                f"{done.unreadable} linked accounts have tokens that no key in ENCRYPTION_KEYS "
+                "can decrypt: they were encrypted with a key that is no longer listed. Put that "
+                "key back in ENCRYPTION_KEYS (after the new one) and run `encore reencrypt` "
+                "again; without it those members must /link again (Encore asks them to).",
+                file=sys.stderr,
+            )
+            return 1
     else:
         asyncio.run(runtime.run_roles(settings, role))
     return 0

@@ -18,12 +18,17 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.releases import ReleaseService
 from bot.services import Services
+from bot.web_security import RateLimiter, client_address
 
 CACHE_CONTROL = "public, max-age=300"
 
 
 class BadParameter(Exception):
     """A query parameter the API cannot use; the message says which and why."""
+
+
+class TooManyMisses(Exception):
+    """This client asked for too many answers that had to be built (its own budget)."""
 
 
 def _bounded(request: web.Request, name: str, default: int, low: int, high: int) -> int:
@@ -74,18 +79,35 @@ class ReleaseApi:
 
     CACHED_ANSWERS = 256
 
-    def __init__(self, releases: ReleaseService, clock: Clock) -> None:
+    def __init__(
+        self,
+        releases: ReleaseService,
+        clock: Clock,
+        misses: RateLimiter | None = None,
+        trust_forwarded: bool = False,
+    ) -> None:
         self._releases = releases
         self._clock = clock
         self._answers: OrderedDict[tuple[object, ...], Rendered] = OrderedDict()
+        # Answers served from the cache cost nothing; building one costs queries, so each
+        # client has a budget of misses (walking every parameter combination is refused).
+        self._misses = misses
+        self._trust_forwarded = trust_forwarded
 
     async def _answer(
-        self, key: tuple[object, ...], build: Callable[[], Awaitable[dict[str, Any]]]
+        self,
+        request: web.Request,
+        key: tuple[object, ...],
+        build: Callable[[], Awaitable[dict[str, Any]]],
     ) -> Rendered:
         version = await self._releases.newest_seen()
         full_key = (*key, self._clock.now().date(), version)
         rendered = self._answers.get(full_key)
         if rendered is None:
+            if self._misses is not None and not self._misses.allow(
+                client_address(request, self._trust_forwarded)
+            ):
+                raise TooManyMisses
             rendered = render(await build())
             self._answers[full_key] = rendered
             if len(self._answers) > self.CACHED_ANSWERS:
@@ -107,7 +129,7 @@ class ReleaseApi:
             items = [artist.to_json() for artist in artists]
             return {"items": items, "count": len(items)}
 
-        return _cacheable(request, await self._answer(("artists", limit, days), build))
+        return await self._respond(request, ("artists", limit, days), build)
 
     async def releases(self, request: web.Request) -> web.StreamResponse:
         """The `limit` latest releases of the last `days` days, newest first."""
@@ -122,10 +144,29 @@ class ReleaseApi:
             items = [release.to_json() for release in releases]
             return {"items": items, "count": len(items)}
 
-        return _cacheable(request, await self._answer(("releases", limit, days), build))
+        return await self._respond(request, ("releases", limit, days), build)
+
+    async def _respond(
+        self,
+        request: web.Request,
+        key: tuple[object, ...],
+        build: Callable[[], Awaitable[dict[str, Any]]],
+    ) -> web.StreamResponse:
+        try:
+            rendered = await self._answer(request, key, build)
+        except TooManyMisses:
+            response = _error("too many different queries; try again in a minute", 429)
+            response.headers["Retry-After"] = "60"
+            return response
+        return _cacheable(request, rendered)
 
 
-def add_api_routes(app: web.Application, services: Services) -> None:
-    api = ReleaseApi(services.releases, services.clock)
+def add_api_routes(
+    app: web.Application,
+    services: Services,
+    misses: RateLimiter | None = None,
+    trust_forwarded: bool = False,
+) -> None:
+    api = ReleaseApi(services.releases, services.clock, misses, trust_forwarded)
     app.router.add_get("/api/artists", api.artists)
     app.router.add_get("/api/releases", api.releases)

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = None
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg/"
+    # Discord's OAuth2, to prove who opens a personal link (recommended): the application's
+    # client id and secret from the developer portal (OAuth2 page).
+    discord_client_id: str | None = None
+    discord_client_secret: SecretStr | None = None
     spotify_client_id: str | None = None
     spotify_client_secret: SecretStr | None = None
     spotify_api_url: str = "https://api.spotify.com/v1/"
@@ -101,6 +105,27 @@ class Settings(BaseSettings):
     digest_lease_seconds: float = Field(300.0, ge=1)  # a crashed worker's claim expires after
     web_rate_limit: int = Field(30, ge=0)  # requests a minute per address on /link and /callback
     web_trust_forwarded: bool = False  # behind a reverse proxy: the client is in X-Forwarded-For
+    web_api_miss_limit: int = Field(120, ge=0)  # /api answers built a minute per address
+    web_read_timeout: float = Field(15.0, gt=0, le=300)  # headers (and bodies) arrive within
+
+    @field_validator("discord_client_id", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("discord_client_secret", mode="before")
+    @classmethod
+    def _blank_secret_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("discord_client_id")
+    @classmethod
+    def _check_client_id(cls, value: str | None) -> str | None:
+        if value is not None and not (value.strip().isdigit() and len(value.strip()) <= 20):
+            raise ValueError(
+                "must be the application's id (digits), from the developer portal's OAuth2 page"
+            )
+        return value.strip() if value is not None else None
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -168,6 +193,14 @@ class Settings(BaseSettings):
         return f"{self.public_url}/callback"
 
     @property
+    def discord_redirect_uri(self) -> str:
+        return f"{self.public_url}/discord/callback"
+
+    @property
+    def proves_discord_identity(self) -> bool:
+        return self.discord_client_id is not None and self.discord_client_secret is not None
+
+    @property
     def embedded_database(self) -> bool:
         return self.database_url is None
 
@@ -181,6 +214,11 @@ class Settings(BaseSettings):
                 problems["SPOTIFY_CLIENT_ID"] = "missing: the client id of your Spotify app"
             if not self.spotify_client_secret:
                 problems["SPOTIFY_CLIENT_SECRET"] = "missing: the client secret of your Spotify app"
+        if self.discord_client_secret is not None and self.discord_client_id is None:
+            problems["DISCORD_CLIENT_ID"] = (
+                "needed with DISCORD_CLIENT_SECRET: the application id from the developer "
+                "portal's OAuth2 page"
+            )
         if not self.embedded_database and not self.encryption_keys and role is not Role.MIGRATE:
             problems["ENCRYPTION_KEYS"] = (
                 "required with an external DATABASE_URL: tokens are encrypted with it and it "
@@ -218,6 +256,7 @@ def load_settings(role: Role, **overrides: Any) -> Settings:
                     "ENCRYPTION_KEYS",
                     "DISCORD_TOKEN",
                     "SPOTIFY_CLIENT_SECRET",
+                    "DISCORD_CLIENT_SECRET",
                     "DATABASE_URL",
                 }
                 else message

@@ -60,10 +60,44 @@ class SpotifyAccessDenied(EncoreError):
     )
 
 
+class TokensUnreadable(NeedsRelink):
+    """No key in ENCRYPTION_KEYS decrypts the stored tokens: the admin changed the keys."""
+
+    user_message = (
+        "Encore can no longer read the Spotify access it stored for you (this bot's "
+        "encryption key was changed). Use `/link` to connect again; your likes and queues "
+        "are kept."
+    )
+
+
+class LinkRemoved(EncoreError):
+    """The link this work started under was removed meanwhile (/unlink, /forget-me, or the
+    account was linked to someone else): it stops and writes nothing more."""
+
+    user_message = (
+        "Your Spotify link was removed while this was running, so it stopped and stored "
+        "nothing more."
+    )
+
+
 class MissingScope(EncoreError):
+    """The link lacks permissions a feature needs; `missing` names them (empty when Spotify
+    refused a call for a scope without saying which). The UI offers a re-link button."""
+
     user_message = (
         "Encore was not granted that permission on Spotify. Use `/link` again to grant it."
     )
+
+    def __init__(self, missing: tuple[str, ...] = ()) -> None:
+        self.missing = tuple(sorted(missing))
+        message = None
+        if self.missing:
+            message = (
+                "Your Spotify link does not let Encore do this yet: it lacks "
+                f"{', '.join(f'`{scope}`' for scope in self.missing)}. Link again to grant "
+                "it; your likes, queues and settings are kept."
+            )
+        super().__init__(message)
 
 
 class PlaylistNotReadable(EncoreError):

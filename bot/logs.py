@@ -8,15 +8,36 @@ import re
 import sys
 from typing import Any
 
-# Codes, tokens and states must never reach a log, whatever logged them.
-_SECRET = re.compile(
-    r"(?i)(bearer\s+|(?:access_token|refresh_token|code|state|client_secret|token)[\"']?\s*[=:]\s*[\"']?)"
-    r"[A-Za-z0-9._~+/=-]{6,}"
+# No secret reaches a log line, whatever logged it and at whatever level: OAuth codes and
+# states, PKCE verifiers, access and refresh tokens, interaction tokens (they post as the bot
+# for 15 minutes), personal-link nonces, Fernet ciphertexts, and every configured secret.
+_NAMED = re.compile(
+    r"(?i)((?:bearer|basic|bot)\s+|"
+    r"[\w-]*(?:token|secret|code|state|verifier|challenge|password|nonce)s?[\"']?\s*[=:]\s*[\"']?)"
+    r"[A-Za-z0-9._~+/=%-]{6,}"
 )
+# Secrets that travel in URL paths: interaction callbacks and webhooks carry the
+# interaction token, personal links their nonce.
+_IN_PATHS = re.compile(r"(/(?:interactions|webhooks)/[0-9]+/|/link/)[A-Za-z0-9._~%-]{8,}")
+_CIPHERTEXT = re.compile(r"gAAAAA[A-Za-z0-9_=-]{20,}")
+_hidden: tuple[str, ...] = ()
+
+
+def hide(*values: str) -> None:
+    """Blank these exact values out of every log line from now on (configured secrets)."""
+    global _hidden
+    _hidden = tuple(sorted({*_hidden, *(value for value in values if len(value) >= 6)}, key=len))[
+        ::-1
+    ]
 
 
 def scrub(text: str) -> str:
-    return _SECRET.sub(lambda match: f"{match.group(1)}[redacted]", text)
+    for value in _hidden:
+        if value in text:
+            text = text.replace(value, "[redacted]")
+    text = _IN_PATHS.sub(lambda match: f"{match.group(1)}[redacted]", text)
+    text = _CIPHERTEXT.sub("[redacted]", text)
+    return _NAMED.sub(lambda match: f"{match.group(1)}[redacted]", text)
 
 
 class ScrubFilter(logging.Filter):
@@ -24,8 +45,12 @@ class ScrubFilter(logging.Filter):
         message = record.getMessage()
         record.msg, record.args = scrub(message), None
         if record.exc_info and not record.exc_text:
-            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text)
+        record.exc_info = None
+        if record.stack_info:
+            record.stack_info = scrub(record.stack_info)
         return True
 
 

@@ -21,6 +21,7 @@ from bot.config import Role, Settings
 from bot.discord_setup import point_discord_at
 from bot.scheduler import build_scheduler
 from bot.services import Services
+from bot.spotify import Reencrypted
 from bot.ui.digest_poster import DiscordPoster
 from bot.web import start as start_web
 from db.migrate import upgrade
@@ -200,6 +201,6 @@ async def migrate(settings: Settings) -> None:
         pass
 
 
-async def reencrypt(settings: Settings) -> int:
+async def reencrypt(settings: Settings) -> Reencrypted:
     async with services_for(settings) as services:
         return await services.tokens.reencrypt_all()

@@ -40,6 +40,7 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
         )
 
     every("link-expiry-reminders", services.links.remind_expiring, 3600)
+    every("clean-up", services.links.clean_up, 3600)  # old link requests, delivered DMs
     # Checked often, run when stale: a restart does not re-ingest a fresh copy, and with many
     # workers the advisory lock and the staleness check keep it to one run per interval.
     interval = services.settings.release_ingest_interval_hours * 3600

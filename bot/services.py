@@ -10,13 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import logs
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.digests import DigestService
 from bot.likes import LikeService
-from bot.linking import LinkService
+from bot.linking import DiscordIdentity, LinkService
 from bot.outbox import Outbox
 from bot.playlists import PlaylistService
 from bot.releases import ReleaseService
@@ -43,7 +45,21 @@ def encryption_keys(settings: Settings) -> list[str]:
             "Spotify tokens cannot be read.",
             path,
         )
-    return [path.read_text().strip()]
+    key = path.read_text().strip()
+    try:
+        Fernet(key)
+    except (ValueError, TypeError):
+        raise ConfigError(
+            {
+                "ENCRYPTION_KEYS": (
+                    f"not set, and {path} is {'empty' if not key else 'not a Fernet key'}. "
+                    "Put the key your tokens were encrypted with back in that file (or in "
+                    "ENCRYPTION_KEYS); if it is lost, delete the file: a new key is made and "
+                    "every member must /link again"
+                )
+            }
+        ) from None
+    return [key]
 
 
 async def database_url(settings: Settings) -> str:
@@ -74,9 +90,11 @@ class Services:
     @classmethod
     async def build(cls, settings: Settings, *, clock: Clock | None = None) -> Services:
         clock = clock or SystemClock()
+        keys = encryption_keys(settings)
+        logs.hide(*keys, *_secrets_of(settings))
         engine = create_engine(await database_url(settings))
         sessions = session_factory(engine)
-        cipher = TokenCipher(encryption_keys(settings))
+        cipher = TokenCipher(keys)
         outbox = Outbox(sessions, clock)
         accounts = SpotifyAccounts(
             settings.spotify_accounts_url,
@@ -95,7 +113,18 @@ class Services:
             threads=settings.spotify_threads,
             timeout=settings.spotify_timeout,
         )
-        links = LinkService(sessions, cipher, spotify, outbox, clock, settings.public_url)
+        discord = None
+        if settings.discord_client_id and settings.discord_client_secret:
+            discord = DiscordIdentity(
+                settings.discord_api_url,
+                settings.discord_client_id,
+                settings.discord_client_secret.get_secret_value(),
+                settings.discord_redirect_uri,
+                timeout=settings.spotify_timeout,
+            )
+        links = LinkService(
+            sessions, cipher, spotify, outbox, clock, settings.public_url, discord=discord
+        )
         playlists = PlaylistService(spotify, clock)
         search = SearchService(spotify)
         status: dict[str, object] = {}
@@ -134,4 +163,24 @@ class Services:
 
     async def close(self) -> None:
         await self.spotify.close()
+        if self.links.discord is not None:
+            await self.links.discord.close()
         await self.engine.dispose()
+
+
+def _secrets_of(settings: Settings) -> list[str]:
+    """Every configured secret, for the logs to blank out wherever it appears."""
+    found = [
+        secret.get_secret_value()
+        for secret in (
+            settings.discord_token,
+            settings.spotify_client_secret,
+            settings.discord_client_secret,
+        )
+        if secret is not None
+    ]
+    if settings.database_url is not None:
+        password = make_url(settings.database_url.get_secret_value()).password
+        if password:
+            found.append(str(password))
+    return found

@@ -9,6 +9,7 @@ from discord.ext import commands
 from bot.client import EncoreBot
 from bot.discord_setup import NO_MENTIONS
 from bot.errors import NotLinked
+from bot.linking import DiscordPerson
 from bot.ui.account import (
     FORGET_WARNING,
     LINK_DM,
@@ -17,10 +18,13 @@ from bot.ui.account import (
     UNLINKED,
     ForgetConfirmation,
     account_embed,
+    account_view,
+    link_again_in_reply,
     link_in_reply,
     link_view,
 )
 from bot.ui.messages import reply
+from bot.ui.relink import RelinkButton
 
 
 class Account(commands.Cog):
@@ -32,21 +36,40 @@ class Account(commands.Cog):
         name="link", description="Link your Spotify account (the link comes by DM)"
     )
     async def link(self, interaction: discord.Interaction[EncoreBot]) -> None:
+        await self.send_personal_link(interaction)
+
+    @commands.Cog.listener()
+    async def on_relink_pressed(self, interaction: discord.Interaction[EncoreBot]) -> None:
+        await self.send_personal_link(interaction)
+
+    async def send_personal_link(self, interaction: discord.Interaction[EncoreBot]) -> None:
+        """/link and Link again: the personal link by DM (in the reply when DMs are closed,
+        or when it was DMed often enough already)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        url = await self.links.create_link(interaction.user.id)
+        user = interaction.user
+        link = await self.links.request_link(
+            DiscordPerson(user.id, user.name, user.display_name, user.display_avatar.url)
+        )
+        if not link.send_dm:
+            await reply(interaction, link_again_in_reply(link), view=link_view(link.url))
+            return
         try:
-            await interaction.user.send(LINK_DM, view=link_view(url), allowed_mentions=NO_MENTIONS)
+            await user.send(LINK_DM, view=link_view(link.url), allowed_mentions=NO_MENTIONS)
         except discord.HTTPException as error:
-            await reply(interaction, link_in_reply(url, error), view=link_view(url))
+            await reply(interaction, link_in_reply(link.url, error), view=link_view(link.url))
             return
         await reply(interaction, LINK_SENT)
 
     @app_commands.command(name="account", description="Show your linked Spotify account")
     async def account(self, interaction: discord.Interaction[EncoreBot]) -> None:
-        view = await self.links.account(interaction.user.id)
-        if view is None:
+        found = await self.links.account(interaction.user.id)
+        if found is None:
             raise NotLinked
-        await reply(interaction, embed=account_embed(view))
+        buttons = account_view(found)
+        if buttons is None:
+            await reply(interaction, embed=account_embed(found))
+        else:
+            await reply(interaction, embed=account_embed(found), view=buttons)
 
     @app_commands.command(name="unlink", description="Forget your Spotify tokens")
     async def unlink(self, interaction: discord.Interaction[EncoreBot]) -> None:
@@ -62,3 +85,4 @@ class Account(commands.Cog):
 
 async def setup(bot: EncoreBot) -> None:
     await bot.add_cog(Account(bot))
+    bot.add_dynamic_items(RelinkButton)  # pressed on messages sent before a restart, too

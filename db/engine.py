@@ -56,6 +56,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         max_overflow=pool_size,
         pool_pre_ping=True,  # a connection killed under us is replaced, not surfaced
         pool_recycle=1800,
+        hide_parameters=True,  # errors name the statement, never its values (tokens, ids)
         connect_args={
             "command_timeout": COMMAND_TIMEOUT,
             "server_settings": {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 from sqlalchemy import (
@@ -60,8 +61,13 @@ class SpotifyLink(Base):
     access_expires_at: Mapped[dt.datetime]
     scopes: Mapped[str] = mapped_column(Text)  # space-separated, as Spotify grants them
     authorized_at: Mapped[dt.datetime]
-    # active | needs_relink
+    # active | needs_relink (Spotify refused the refresh token) | undecryptable (no key in
+    # ENCRYPTION_KEYS reads the stored tokens)
     status: Mapped[str] = mapped_column(String(16), server_default="active")
+    # Drawn afresh whenever the row is created (a first link, or a link after /unlink or
+    # /forget-me) and kept when the same user links again: work that started under one
+    # generation writes nothing once the row is gone or another generation holds it.
+    generation: Mapped[int] = mapped_column(BigInteger, default=lambda: secrets.randbits(62))
     relink_notified_at: Mapped[dt.datetime | None]
     expiry_reminder_sent_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = _created()
@@ -69,15 +75,29 @@ class SpotifyLink(Base):
 
 
 class LinkRequest(Base):
-    """A single-use nonce behind the personal link sent by DM; it also anchors the OAuth state."""
+    """A single-use nonce behind the personal link sent by DM; it also anchors the OAuth states.
+
+    The Discord account it is for is copied here when `/link` runs (the web role has no
+    Discord token), so the page can say whose link it is. The PKCE verifiers are kept here,
+    encrypted, never in the browser; `browser_hash` binds the flow to the browser that
+    confirmed it (a cookie), so a forwarded sign-in URL finishes nothing.
+    """
 
     __tablename__ = "link_requests"
 
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
     discord_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    discord_username: Mapped[str] = mapped_column(String(64), server_default="")
+    discord_display_name: Mapped[str] = mapped_column(String(100), server_default="")
+    discord_avatar_url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = _created()
-    expires_at: Mapped[dt.datetime]
-    opened_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    dms_sent: Mapped[int] = mapped_column(Integer, server_default="0")
+    confirmed_at: Mapped[dt.datetime | None]  # the person said it is them (POST)
+    browser_hash: Mapped[str | None] = mapped_column(String(64))  # sha256 of the cookie
+    discord_verifier: Mapped[bytes | None] = mapped_column(LargeBinary)  # Fernet ciphertext
+    discord_verified_at: Mapped[dt.datetime | None]  # Discord's OAuth2 proved who it is
+    spotify_verifier: Mapped[bytes | None] = mapped_column(LargeBinary)  # Fernet ciphertext
     completed_at: Mapped[dt.datetime | None]
 
 

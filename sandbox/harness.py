@@ -22,6 +22,8 @@ from bot.client import EncoreBot
 from bot.clock import Clock
 from bot.config import Role, Settings, load_settings
 from bot.runtime import Encore
+from db.models import LinkRequest
+from sandbox.browser import Browser, LinkOutcome, follow_link
 from sandbox.discord import DiscordControl, DiscordEmulator
 from sandbox.spotify import SpotifyControl, SpotifyEmulator
 from sandbox.views import BotViews
@@ -127,13 +129,6 @@ def render(message: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@dataclass
-class LinkOutcome:
-    status: int
-    page: str
-    link_url: str | None
-
-
 class Sandbox:
     """Emulators + Encore. Use as `async with Sandbox(database_url) as sandbox:`."""
 
@@ -148,6 +143,7 @@ class Sandbox:
         settings: dict[str, Any] | None = None,
         data_dir: str | None = None,
         open_commands: tuple[str, ...] = ("digest",),
+        discord_sign_in: bool = True,
     ) -> None:
         self.database_url = database_url
         self.clock = clock
@@ -160,6 +156,9 @@ class Sandbox:
         # Integrations. Discord would not deliver /digest (Manage Server by default) to a
         # member otherwise; opened, tests reach the bot's own permission check behind it.
         self.open_commands = open_commands
+        # Encore proves who opens a personal link with Discord's OAuth2 (the recommended
+        # set-up); False runs it without DISCORD_CLIENT_SECRET.
+        self.discord_sign_in = discord_sign_in
         self.encore: Encore | None = None
         self.users: dict[str, int] = {}
         self.http: aiohttp.ClientSession
@@ -196,6 +195,11 @@ class Sandbox:
             "encryption_keys": Fernet.generate_key().decode(),
             "scheduler_tick_seconds": 1.0,
         }
+        if self.discord_sign_in:
+            info = await self.discord.info()
+            options["discord_client_id"] = str(info["client_id"])
+            options["discord_client_secret"] = str(info["client_secret"])
+            await self.discord.set_redirect_uris([f"http://127.0.0.1:{port}/discord/callback"])
         if self.database_url:
             options["database_url"] = self.database_url
         if self._data_dir:
@@ -407,23 +411,69 @@ class Sandbox:
             return response.status, await response.text(), response.headers.get("Location")
 
     async def follow_link(
-        self, link_url: str, spotify_user: str, *, deny: bool = False
+        self,
+        link_url: str,
+        spotify_user: str,
+        *,
+        deny: bool = False,
+        discord_user: int | None = None,
+        browser: Browser | None = None,
+        scopes: str | None = None,
     ) -> LinkOutcome:
-        """Open a personal link in a 'browser' and consent on Spotify as `spotify_user`."""
-        status, page, authorize_url = await self.get(link_url)
-        if status != 302 or authorize_url is None:
-            return LinkOutcome(status, page, link_url)
-        callback_url = await self.spotify.authorize(authorize_url, spotify_user, deny=deny)
-        status, page, _ = await self.get(callback_url)
-        return LinkOutcome(status, page, link_url)
+        """Open a personal link in a browser (a fresh one unless given), confirm it, sign in
+        to Discord as `discord_user` (by default the person the link is for) when Encore
+        asks, and consent on Spotify as `spotify_user` (to `scopes` only, when given)."""
+        if discord_user is None:
+            discord_user = await self.link_owner(link_url)
+        options: dict[str, Any] = {
+            "discord": self.discord,
+            "spotify": self.spotify,
+            "spotify_user": spotify_user,
+            "discord_user": discord_user,
+            "deny": deny,
+            "scopes": scopes,
+        }
+        if browser is not None:
+            return await follow_link(browser, link_url, **options)
+        async with Browser() as fresh:
+            return await follow_link(fresh, link_url, **options)
 
-    async def link(self, user: int, spotify_user: str, *, deny: bool = False) -> LinkOutcome:
-        """The whole flow: /link, the DM's personal link, Spotify's consent, the callback."""
+    async def link_owner(self, link_url: str) -> int | None:
+        """Whom a personal link was made for (as the database says), None if unknown."""
+        async with self.services.sessions() as session:
+            request = await session.get(LinkRequest, nonce_of(link_url))
+            return None if request is None else int(request.discord_user_id)
+
+    async def personal_link(self, user: int) -> str:
+        """/link as `user`; the personal link it sent (by DM, or in the reply)."""
         reply = await self.slash(user, "link")
         link_url = self.link_in(reply) or self.link_in_dms(await self.dms(user))
         if link_url is None:
             raise AssertionError(f"no personal link for {user}: {reply.text}")
-        return await self.follow_link(link_url, spotify_user, deny=deny)
+        return link_url
+
+    async def link(
+        self,
+        user: int,
+        spotify_user: str,
+        *,
+        deny: bool = False,
+        discord_user: int | None = None,
+        browser: Browser | None = None,
+        scopes: str | None = None,
+    ) -> LinkOutcome:
+        """The whole flow: /link, the DM's personal link, its page and confirmation, Discord's
+        sign-in (as `user` unless `discord_user` says otherwise), Spotify's consent, the
+        callback."""
+        link_url = await self.personal_link(user)
+        return await self.follow_link(
+            link_url,
+            spotify_user,
+            deny=deny,
+            discord_user=discord_user if discord_user is not None else user,
+            browser=browser,
+            scopes=scopes,
+        )
 
     def link_in(self, reply: Reply) -> str | None:
         return _personal_link(self.settings.public_url, [reply.message] if reply.message else [])

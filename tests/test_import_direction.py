@@ -30,7 +30,16 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("db", ("db",)),
     (
         "core",
-        ("bot", "bot.clock", "bot.config", "bot.errors", "bot.logs", "bot.metrics", "bot.music"),
+        (
+            "bot",
+            "bot.clock",
+            "bot.config",
+            "bot.errors",
+            "bot.inert",
+            "bot.logs",
+            "bot.metrics",
+            "bot.music",
+        ),
     ),
     (
         "services",
@@ -50,7 +59,18 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ui", ("bot.ui", "bot.discord_setup", "bot.options")),
     ("client", ("bot.client",)),
     ("cogs", ("cogs",)),
-    ("roots", ("bot.__main__", "bot.runtime", "bot.web", "bot.api", "bot.scheduler")),
+    (
+        "roots",
+        (
+            "bot.__main__",
+            "bot.runtime",
+            "bot.web",
+            "bot.web_link",
+            "bot.web_security",
+            "bot.api",
+            "bot.scheduler",
+        ),
+    ),
 )
 # `bot` itself is the package's `__init__` (its version); every other module of it is placed
 # by name, so a new module must be given a layer here.

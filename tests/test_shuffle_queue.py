@@ -13,7 +13,7 @@ from bot.errors import NoActiveDevice, PremiumRequired
 from bot.music import ArtistRef, Track
 from bot.shuffle import NothingToShuffle, ShuffleQueues, SourceContents
 from db.engine import SessionFactory, create_engine, session_factory
-from db.models import ShuffleQueue
+from db.models import ShuffleQueue, SpotifyLink
 from tests.database_activity import DatabaseActivity
 
 USER = 4242
@@ -36,9 +36,28 @@ def contents(version: str, listed: list[Track]) -> SourceContents:
     return SourceContents(PLAYLIST, "Road Trip", version, listed)
 
 
+GENERATION = 77  # of USER's link: queues are created under a link (db.erasure)
+
+
 @pytest.fixture
-def queues(sessions: SessionFactory) -> ShuffleQueues:
-    return ShuffleQueues(sessions, FrozenClock(dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC)))
+async def queues(sessions: SessionFactory) -> ShuffleQueues:
+    now = dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC)
+    async with sessions() as session, session.begin():
+        session.add(
+            SpotifyLink(
+                discord_user_id=USER,
+                spotify_account_id="someone",
+                spotify_user_id="someone",
+                display_name="Someone",
+                access_token=b"-",
+                refresh_token=b"-",
+                access_expires_at=now,
+                scopes="",
+                authorized_at=now,
+                generation=GENERATION,
+            )
+        )
+    return ShuffleQueues(sessions, FrozenClock(now))
 
 
 async def stored(sessions: SessionFactory) -> ShuffleQueue | None:
@@ -59,20 +78,22 @@ async def test_a_new_queue_holds_every_track_once_at_position_zero_of_cycle_one(
 ) -> None:
     listed = tracks(1, 20) + tracks(3, 4)  # a playlist may list a song twice
 
-    created = await queues.create(USER, contents("v1", listed))
+    created = await queues.create(USER, contents("v1", listed), GENERATION)
 
     assert created is not None and created.total == 20
     row = await stored(sessions)
     assert row is not None
     assert (row.position, row.cycle, row.snapshot_id) == (0, 1, "v1")
     assert sorted(await order_of(sessions)) == sorted(f"t{i}" for i in range(1, 21))
-    assert await queues.create(USER, contents("v1", listed)) is None  # one queue per source
+    assert (
+        await queues.create(USER, contents("v1", listed), GENERATION) is None
+    )  # one queue per source
 
 
 async def test_a_changed_playlist_keeps_the_played_prefix_and_reshuffles_the_rest(
     queues: ShuffleQueues, sessions: SessionFactory
 ) -> None:
-    created = await queues.create(USER, contents("v1", tracks(1, 20)))
+    created = await queues.create(USER, contents("v1", tracks(1, 20)), GENERATION)
     assert created is not None
     dealt = await queues.deal(created.id, 6)
     assert dealt is not None
@@ -98,7 +119,7 @@ async def test_a_changed_playlist_keeps_the_played_prefix_and_reshuffles_the_res
 async def test_a_change_early_in_a_later_cycle_keeps_the_fresh_start(
     queues: ShuffleQueues, sessions: SessionFactory
 ) -> None:
-    created = await queues.create(USER, contents("v1", tracks(1, 20)))
+    created = await queues.create(USER, contents("v1", tracks(1, 20)), GENERATION)
     assert created is not None
     cycle_one = []
     for _ in range(2):
@@ -118,7 +139,7 @@ async def test_a_change_early_in_a_later_cycle_keeps_the_fresh_start(
 async def test_removing_everything_not_yet_heard_starts_the_next_cycle(
     queues: ShuffleQueues, sessions: SessionFactory
 ) -> None:
-    created = await queues.create(USER, contents("v1", tracks(1, 8)))
+    created = await queues.create(USER, contents("v1", tracks(1, 8)), GENERATION)
     assert created is not None
     dealt = await queues.deal(created.id, 3)
     assert dealt is not None
@@ -134,7 +155,7 @@ async def test_removing_everything_not_yet_heard_starts_the_next_cycle(
 async def test_an_emptied_playlist_deletes_its_queue(
     queues: ShuffleQueues, sessions: SessionFactory
 ) -> None:
-    created = await queues.create(USER, contents("v1", tracks(1, 8)))
+    created = await queues.create(USER, contents("v1", tracks(1, 8)), GENERATION)
     assert created is not None
 
     with pytest.raises(NothingToShuffle, match="is empty now"):
@@ -146,7 +167,7 @@ async def test_an_emptied_playlist_deletes_its_queue(
 async def test_deals_at_once_never_share_a_track(
     queues: ShuffleQueues, sessions: SessionFactory
 ) -> None:
-    created = await queues.create(USER, contents("v1", tracks(1, 30)))
+    created = await queues.create(USER, contents("v1", tracks(1, 30)), GENERATION)
     assert created is not None
 
     deals = await asyncio.gather(*(queues.deal(created.id, 2) for _ in range(10)))
@@ -160,7 +181,7 @@ async def test_deals_at_once_never_share_a_track(
 async def test_a_send_that_fails_first_moves_nothing(
     queues: ShuffleQueues, sessions: SessionFactory
 ) -> None:
-    created = await queues.create(USER, contents("v1", tracks(1, 8)))
+    created = await queues.create(USER, contents("v1", tracks(1, 8)), GENERATION)
     assert created is not None
 
     async def refuse(track: Track) -> None:
@@ -176,7 +197,7 @@ async def test_a_send_that_fails_first_moves_nothing(
 async def test_a_send_that_fails_halfway_moves_past_what_was_taken(
     queues: ShuffleQueues, sessions: SessionFactory
 ) -> None:
-    created = await queues.create(USER, contents("v1", tracks(1, 8)))
+    created = await queues.create(USER, contents("v1", tracks(1, 8)), GENERATION)
     assert created is not None
     taken: list[str] = []
 
@@ -211,7 +232,7 @@ class HeldSpotifyQueue:
 async def test_no_transaction_or_row_lock_is_open_while_spotify_takes_the_tracks(
     queues: ShuffleQueues, sessions: SessionFactory, database_activity: DatabaseActivity
 ) -> None:
-    created = await queues.create(USER, contents("v1", tracks(1, 20)))
+    created = await queues.create(USER, contents("v1", tracks(1, 20)), GENERATION)
     assert created is not None
     spotify = HeldSpotifyQueue()
     playing = asyncio.create_task(queues.deal(created.id, 3, spotify.add))
@@ -228,13 +249,13 @@ async def test_no_transaction_or_row_lock_is_open_while_spotify_takes_the_tracks
 
 
 async def test_a_next_from_another_process_during_a_play_gets_the_tracks_after_it(
-    clean_database: str, database_activity: DatabaseActivity
+    clean_database: str, database_activity: DatabaseActivity, queues: ShuffleQueues
 ) -> None:
     clock = FrozenClock(dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC))
     engines = [create_engine(clean_database), create_engine(clean_database)]
     try:
         gateway_a, gateway_b = (ShuffleQueues(session_factory(e), clock) for e in engines)
-        created = await gateway_a.create(USER, contents("v1", tracks(1, 20)))
+        created = await gateway_a.create(USER, contents("v1", tracks(1, 20)), GENERATION)
         assert created is not None
         spotify = HeldSpotifyQueue()
         playing = asyncio.create_task(gateway_a.deal(created.id, 3, spotify.add))
@@ -260,7 +281,7 @@ async def test_a_next_from_another_process_during_a_play_gets_the_tracks_after_i
 async def test_a_cycle_rollover_of_a_large_playlist_stores_the_whole_next_order(
     queues: ShuffleQueues, sessions: SessionFactory
 ) -> None:
-    created = await queues.create(USER, contents("v1", tracks(1, 10_000, artists=400)))
+    created = await queues.create(USER, contents("v1", tracks(1, 10_000, artists=400)), GENERATION)
     assert created is not None
     async with sessions() as session, session.begin():
         await session.execute(update(ShuffleQueue).values(position=9_998))

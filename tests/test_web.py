@@ -122,7 +122,7 @@ async def test_encore_web_serves_health_without_a_discord_token(
 def test_the_client_address_comes_from_the_proxy_only_when_trusted() -> None:
     from aiohttp.test_utils import make_mocked_request
 
-    from bot.web import client_address
+    from bot.web_security import client_address
 
     request = make_mocked_request(
         "GET", "/link/x", headers={"X-Forwarded-For": "203.0.113.9, 198.51.100.7"}

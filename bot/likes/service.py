@@ -7,14 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from bot.clock import Clock
-from bot.errors import BadInput, EncoreError, MissingScope, NotFound, NotLinked
+from bot.errors import BadInput, EncoreError, LinkRemoved, MissingScope, NotFound, NotLinked
 from bot.likes.results import (
     ImportProgress,
     ImportResult,
@@ -38,12 +38,22 @@ from bot.spotify import (
     user_pages,
 )
 from db.engine import SessionFactory
+from db.erasure import still_linked, writing_about
 from db.models import Like, SpotifyLink, UserPreferences
 
 log = logging.getLogger(__name__)
 
 SAVE_SCOPE = "user-library-modify"
 READ_SCOPE = "user-library-read"
+
+
+@dataclass(frozen=True)
+class _Granted:
+    """The user's link when the work began: what it may do, and the generation its writes
+    are anchored to (`db.erasure`: after /forget-me or /unlink they store nothing)."""
+
+    scopes: frozenset[str]
+    generation: int
 
 
 class LikeService:
@@ -91,46 +101,46 @@ class LikeService:
 
     async def like(self, discord_user_id: int, query: str | None) -> LikeResult:
         """Like a track named by id, link or text; without a query, what the user plays now."""
-        scopes = await self._granted_scopes(discord_user_id)
+        granted = await self._granted_scopes(discord_user_id)
         if query is None or not query.strip():
             playing = await self._now_playing(discord_user_id)
-            return await self._like(discord_user_id, playing, scopes)
+            return await self._like(discord_user_id, playing, granted)
         track_id = track_id_in(query)
         named = await self._track_or_none(track_id) if track_id else None
         if named is not None:
-            return await self._like(discord_user_id, named, scopes)
+            return await self._like(discord_user_id, named, granted)
         if track_id and not is_spotify_id(query.strip()):
             raise NotFound  # a link to a track Spotify does not know
         # Free text (or 22 letters that were no track id): the top search result.
         found = await self._top_result(query)
-        result = await self._like(discord_user_id, found, scopes)
+        result = await self._like(discord_user_id, found, granted)
         return replace(result, searched_for=query.strip())
 
     async def like_track(self, discord_user_id: int, track_id: str) -> LikeResult:
         """A like button on a track."""
-        scopes = await self._granted_scopes(discord_user_id)
+        granted = await self._granted_scopes(discord_user_id)
         track = await self._track_or_none(track_id)
         if track is None:
             raise NotFound
-        return await self._like(discord_user_id, track, scopes)
+        return await self._like(discord_user_id, track, granted)
 
     async def like_album(self, discord_user_id: int, album_id: str) -> LikeResult:
         """A like button on a release: likes are tracks, so its first track is liked."""
-        scopes = await self._granted_scopes(discord_user_id)
+        granted = await self._granted_scopes(discord_user_id)
         album: dict[str, Any] = await self._spotify.as_app(lambda sp: sp.album(album_id))
         items = (album.get("tracks") or {}).get("items") or []
         if not items:
             raise NotFound
         first = dict(items[0])
         first.setdefault("album", {"name": album.get("name")})  # simplified tracks lack it
-        result = await self._like(discord_user_id, Track.from_spotify(first), scopes)
+        result = await self._like(discord_user_id, Track.from_spotify(first), granted)
         return replace(result, album_name=str(album.get("name") or ""))
 
-    async def _like(self, discord_user_id: int, track: Track, scopes: set[str]) -> LikeResult:
-        new, saved = await self._store(discord_user_id, track)
+    async def _like(self, discord_user_id: int, track: Track, granted: _Granted) -> LikeResult:
+        new, saved = await self._store(discord_user_id, track, granted.generation)
         if saved:
             return LikeResult(track, already_liked=not new, saved_to_spotify=True)
-        if SAVE_SCOPE not in scopes:
+        if SAVE_SCOPE not in granted.scopes:
             return LikeResult(
                 track, already_liked=not new, saved_to_spotify=False, scope_missing=True
             )
@@ -155,9 +165,14 @@ class LikeService:
             )
         return LikeResult(track, already_liked=not new, saved_to_spotify=True, saved_just_now=True)
 
-    async def _store(self, discord_user_id: int, track: Track) -> tuple[bool, bool]:
+    async def _store(
+        self, discord_user_id: int, track: Track, generation: int
+    ) -> tuple[bool, bool]:
         """Insert the like once; returns (it is new, it is already saved on Spotify)."""
         async with self._sessions() as session, session.begin():
+            await writing_about(session, discord_user_id)
+            if not await still_linked(session, discord_user_id, generation):
+                raise LinkRemoved
             inserted = await session.scalar(
                 pg_insert(Like)
                 .values(
@@ -181,14 +196,18 @@ class LikeService:
             )
         return False, bool(saved)
 
-    async def _granted_scopes(self, discord_user_id: int) -> set[str]:
+    async def _granted_scopes(self, discord_user_id: int) -> _Granted:
         async with self._sessions() as session:
-            scopes = await session.scalar(
-                select(SpotifyLink.scopes).where(SpotifyLink.discord_user_id == discord_user_id)
-            )
-        if scopes is None:
+            found = (
+                await session.execute(
+                    select(SpotifyLink.scopes, SpotifyLink.generation).where(
+                        SpotifyLink.discord_user_id == discord_user_id
+                    )
+                )
+            ).one_or_none()
+        if found is None:
             raise NotLinked
-        return set(scopes.split())
+        return _Granted(frozenset(found.scopes.split()), found.generation)
 
     async def _now_playing(self, discord_user_id: int) -> Track:
         playing: dict[str, Any] | None = await self._spotify.as_user(
@@ -282,6 +301,7 @@ class LikeService:
     async def set_public(self, discord_user_id: int, public: bool) -> None:
         now = self._clock.now()
         async with self._sessions() as session, session.begin():
+            await writing_about(session, discord_user_id)
             await session.execute(
                 pg_insert(UserPreferences)
                 .values(discord_user_id=discord_user_id, likes_public=public, updated_at=now)
@@ -301,8 +321,9 @@ class LikeService:
         A 429 or an outage part-way stops the import and keeps what was read: running it
         again later adds only what is missing.
         """
-        if READ_SCOPE not in await self._granted_scopes(discord_user_id):
-            raise MissingScope
+        granted = await self._granted_scopes(discord_user_id)
+        if READ_SCOPE not in granted.scopes:
+            raise MissingScope((READ_SCOPE,))
         pages = user_pages(
             self._spotify,
             discord_user_id,
@@ -313,7 +334,7 @@ class LikeService:
         read = added = 0
         while True:
             entries = page.get("items") or []
-            added += await self._store_imported(discord_user_id, entries)
+            added += await self._store_imported(discord_user_id, entries, granted.generation)
             read += len(entries)
             if progress is not None:
                 await progress(ImportProgress(read, total))
@@ -327,7 +348,9 @@ class LikeService:
                 )
                 return ImportResult(read, total, added, interrupted_by=error)
 
-    async def _store_imported(self, discord_user_id: int, entries: list[dict[str, Any]]) -> int:
+    async def _store_imported(
+        self, discord_user_id: int, entries: list[dict[str, Any]], generation: int
+    ) -> int:
         rows: dict[str, dict[str, Any]] = {}
         for entry in entries:
             item = entry.get("track")
@@ -347,6 +370,9 @@ class LikeService:
         if not rows:
             return 0
         async with self._sessions() as session, session.begin():
+            await writing_about(session, discord_user_id)
+            if not await still_linked(session, discord_user_id, generation):
+                raise LinkRemoved  # forgotten or unlinked while this page was read
             inserted = await session.scalars(
                 pg_insert(Like)
                 .values(list(rows.values()))

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.clock import Clock
-from bot.errors import EncoreError
+from bot.errors import EncoreError, LinkRemoved
 from bot.music import Track
 from bot.shuffle.errors import NothingToShuffle
 from bot.shuffle.order import (
@@ -31,6 +31,7 @@ from bot.shuffle.order import (
 )
 from bot.shuffle.sources import LIKED, SourceContents
 from db.engine import SessionFactory
+from db.erasure import still_linked, writing_about
 from db.locks import advisory_lock, lock_key
 from db.models import ShuffleQueue
 
@@ -136,11 +137,17 @@ class ShuffleQueues:
         self._clock = clock
         self._rng = rng
 
-    async def create(self, discord_user_id: int, contents: SourceContents) -> StoredQueue | None:
+    async def create(
+        self, discord_user_id: int, contents: SourceContents, generation: int
+    ) -> StoredQueue | None:
         """A new queue over `contents` in a fresh smart order, made the current one; None if
-        the user already has one for this source (a start pressed twice)."""
+        the user already has one for this source (a start pressed twice). `generation` is the
+        link the contents were read under: if it is gone, nothing is stored (`LinkRemoved`)."""
         encoded, total = await asyncio.to_thread(_first_cycle, contents.tracks, self._rng())
         async with self._sessions() as session, session.begin():
+            await writing_about(session, discord_user_id)
+            if not await still_linked(session, discord_user_id, generation):
+                raise LinkRemoved
             created = await session.scalar(
                 pg_insert(ShuffleQueue)
                 .values(

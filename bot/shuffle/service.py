@@ -28,6 +28,7 @@ from bot.shuffle.queues import Dealt, QueueProgress, ShuffleQueues, StoredQueue,
 from bot.shuffle.sources import LIKED, LIKED_NAME, SourceReader
 from bot.spotify import SpotifyGateway
 from db.engine import SessionFactory
+from db.erasure import link_generation
 from db.models import SpotifyLink
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ class ShuffleService:
 
     async def start(self, discord_user_id: int, choice: str) -> StartedQueue:
         """Shuffle a source, or resume its queue (rebuilt first if the source changed)."""
+        generation = await self._link_generation(discord_user_id)
         source = await self._sources.resolve(discord_user_id, choice)
         existing = await self.queues.one(discord_user_id, source)
         if existing is not None:
@@ -108,7 +110,7 @@ class ShuffleService:
         contents = await self._sources.read(discord_user_id, source)
         if not contents.tracks:
             raise NothingToShuffle(source, contents.name, removed=False)
-        created = await self.queues.create(discord_user_id, contents)
+        created = await self.queues.create(discord_user_id, contents, generation)
         if created is None:  # the same start pressed twice: the other one made it
             return await self._resume(discord_user_id, await self._one(discord_user_id, source))
         self._mark_checked(created.id)
@@ -230,6 +232,15 @@ class ShuffleService:
             if now - at >= self._check_interval:
                 del self._checked[known]  # only recently used queues stay in memory
         self._checked[queue_id] = now
+
+    async def _link_generation(self, discord_user_id: int) -> int:
+        """The link a new queue is anchored to: one built from a playlist read before
+        /forget-me (or /unlink) is never stored after it."""
+        async with self._sessions() as session:
+            generation = await link_generation(session, discord_user_id)
+        if generation is None:
+            raise NotLinked
+        return generation
 
     async def _spotify_user_id(self, discord_user_id: int) -> str | None:
         async with self._sessions() as session:

@@ -2,7 +2,15 @@
 threads), paging, ids, and the translation of Spotify's errors. Every Spotify quirk Encore
 knows has its one home here."""
 
-from bot.spotify.accounts import SCOPES, InvalidGrant, SpotifyAccounts, TokenGrant
+from bot.spotify.accounts import (
+    SCOPE_PURPOSES,
+    SCOPES,
+    InvalidGrant,
+    SpotifyAccounts,
+    TokenGrant,
+    pkce_challenge,
+    pkce_pair,
+)
 from bot.spotify.errors import SpotifyForbidden, translate
 from bot.spotify.gateway import SpotifyGateway
 from bot.spotify.ids import is_spotify_id, playlist_id_in_link, track_id_in
@@ -10,8 +18,10 @@ from bot.spotify.paging import PAGE_SIZE, SEARCH_MAX_OFFSET, SEARCH_PAGE_SIZE, u
 from bot.spotify.tokens import (
     AUTHORIZATION_LIFETIME,
     REFRESH_MARGIN,
+    Reencrypted,
     TokenCipher,
     TokenStore,
+    UnreadableToken,
 )
 
 __all__ = [
@@ -19,16 +29,21 @@ __all__ = [
     "PAGE_SIZE",
     "REFRESH_MARGIN",
     "SCOPES",
+    "SCOPE_PURPOSES",
     "SEARCH_MAX_OFFSET",
     "SEARCH_PAGE_SIZE",
     "InvalidGrant",
+    "Reencrypted",
     "SpotifyAccounts",
     "SpotifyForbidden",
     "SpotifyGateway",
     "TokenCipher",
     "TokenGrant",
     "TokenStore",
+    "UnreadableToken",
     "is_spotify_id",
+    "pkce_challenge",
+    "pkce_pair",
     "playlist_id_in_link",
     "track_id_in",
     "translate",

@@ -3,6 +3,11 @@
 spotipy is synchronous and, by default, sleeps the whole `Retry-After` of a 429 inside the
 call. Here it runs in a bounded thread pool with its retries off, so the 429 policy is
 ours: `SpotifyBusy` carries the wait, commands tell the user, background jobs wait.
+
+One slow endpoint cannot starve the others: each endpoint (each call site, unless it names
+its endpoint) may hold at most `per_endpoint` of the pool's threads at once, a thread counts
+as held until its call really returns, and a caller gives up (`SpotifyUnavailable`) after
+waiting `3 x timeout` for a slot and an answer.
 """
 
 from __future__ import annotations
@@ -11,9 +16,9 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import requests
 import spotipy
@@ -47,12 +52,16 @@ class SpotifyGateway:
         *,
         threads: int = 8,
         timeout: float = 10.0,
+        per_endpoint: int | None = None,
     ) -> None:
         self._api_url = api_url if api_url.endswith("/") else api_url + "/"
         self.accounts = accounts
         self._tokens = tokens
         self._timeout = timeout
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="spotify")
+        # At most half the pool per endpoint: the other half always serves the rest.
+        self._per_endpoint = per_endpoint or max(1, threads // 2)
+        self._endpoints: dict[str, asyncio.Semaphore] = {}
         self._local = threading.local()
         self._app_token: tuple[str, float] | None = None
         self._app_lock = asyncio.Lock()
@@ -84,12 +93,18 @@ class SpotifyGateway:
             log.warning("Spotify did not answer (%s)", type(error).__name__)
             raise SpotifyUnavailable from None
 
-    async def _in_thread(self, caller: str, token: str, call: Callable[[spotipy.Spotify], T]) -> T:
-        loop = asyncio.get_running_loop()
+    async def _in_thread(
+        self, caller: str, token: str, call: Callable[[spotipy.Spotify], T], endpoint: str
+    ) -> T:
         try:
-            result = await loop.run_in_executor(self._pool, self._run, token, call)
+            async with asyncio.timeout(self._timeout * 3):
+                result = await self._bounded(endpoint, token, call)
         except _Unauthorized:
             raise
+        except TimeoutError:
+            metrics.SPOTIFY_CALLS.labels(caller, "error").inc()
+            log.warning("Spotify took too long on %s", endpoint)
+            raise SpotifyUnavailable from None
         except SpotifyBusy:
             metrics.SPOTIFY_CALLS.labels(caller, "429").inc()
             raise
@@ -99,34 +114,66 @@ class SpotifyGateway:
         metrics.SPOTIFY_CALLS.labels(caller, "ok").inc()
         return result
 
-    async def as_user(self, discord_user_id: int, call: Callable[[spotipy.Spotify], T]) -> T:
-        """Call Spotify with the user's token; a 401 gets one refresh and one retry."""
-        token = await self._tokens.access_token(discord_user_id)
+    async def _bounded(self, endpoint: str, token: str, call: Callable[[spotipy.Spotify], T]) -> T:
+        """Run the call in a thread once its endpoint has a free slot; the slot is freed when
+        the thread is done with it, not when a caller stops waiting."""
+        slots = self._endpoints.setdefault(endpoint, asyncio.Semaphore(self._per_endpoint))
+        await slots.acquire()
+        loop = asyncio.get_running_loop()
         try:
-            return await self._in_thread("user", token, call)
+            work = self._pool.submit(self._run, token, call)
+        except BaseException:
+            slots.release()
+            raise
+        work.add_done_callback(lambda _: loop.call_soon_threadsafe(slots.release))
+        return await asyncio.wrap_future(work)
+
+    async def as_user(
+        self,
+        discord_user_id: int,
+        call: Callable[[spotipy.Spotify], T],
+        *,
+        scopes: Iterable[str] = (),
+        endpoint: str | None = None,
+    ) -> T:
+        """Call Spotify with the user's token; a 401 gets one refresh and one retry.
+
+        `scopes` are the permissions the call needs: a link that lacks them raises
+        `MissingScope` naming them before Spotify is asked."""
+        where = endpoint or endpoint_of(call)
+        token = await self._tokens.access_token(discord_user_id, scopes=scopes)
+        try:
+            return await self._in_thread("user", token, call, where)
         except _Unauthorized:
             token = await self._tokens.access_token(discord_user_id, rejected=token)
             try:
-                return await self._in_thread("user", token, call)
+                return await self._in_thread("user", token, call, where)
             except _Unauthorized:
                 raise SpotifyUnavailable from None
+
+    async def require_scopes(self, discord_user_id: int, scopes: Iterable[str]) -> None:
+        """Raise `MissingScope` naming what the user's link lacks (`NotLinked` without one)."""
+        await self._tokens.require_scopes(discord_user_id, scopes)
 
     async def as_token(self, token: str, call: Callable[[spotipy.Spotify], T]) -> T:
         """Call Spotify with a token we just received (the OAuth callback)."""
         try:
-            return await self._in_thread("link", token, call)
+            return await self._in_thread("link", token, call, endpoint_of(call))
         except _Unauthorized:
             raise SpotifyUnavailable from None
 
-    async def as_app(self, call: Callable[[spotipy.Spotify], T]) -> T:
+    async def as_app(
+        self, call: Callable[[spotipy.Spotify], T], *, endpoint: str | None = None
+    ) -> T:
         """Call Spotify with the app's client-credentials token (cached until it expires)."""
+        where = endpoint or endpoint_of(call)
         token = await self._app_access_token()
         try:
-            return await self._in_thread("app", token, call)
+            return await self._in_thread("app", token, call, where)
         except _Unauthorized:
             token = await self._app_access_token(rejected=token)
             try:
-                return await self._in_thread("app", token, call)
+                return await self._in_thread("app", token, call, where)
             except _Unauthorized:
                 raise SpotifyUnavailable from None
 
@@ -142,3 +189,12 @@ class SpotifyGateway:
     async def close(self) -> None:
         await self.accounts.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def endpoint_of(call: Callable[..., Any]) -> str:
+    """A call's endpoint for the concurrency bound: its call site (where its lambda is
+    written), which names one Spotify endpoint in practice."""
+    code = getattr(call, "__code__", None)
+    if code is None:
+        return getattr(call, "__qualname__", "call")
+    return f"{code.co_filename}:{code.co_firstlineno}"

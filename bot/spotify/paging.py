@@ -8,7 +8,7 @@ from typing import Any
 
 import spotipy
 
-from bot.spotify.gateway import SpotifyGateway
+from bot.spotify.gateway import SpotifyGateway, endpoint_of
 
 # The most `/me/playlists`, `/playlists/{id}/items`, `/me/tracks` and `/browse/new-releases`
 # give per call.
@@ -29,12 +29,13 @@ async def user_pages(
     One call per page, so a 401 halfway refreshes the token and repeats that page only. An
     error raises from the loop; the pages yielded before it are the caller's to keep.
     """
-    page = await spotify.as_user(discord_user_id, first)
+    endpoint = endpoint_of(first)  # later pages share the first one's concurrency bound
+    page = await spotify.as_user(discord_user_id, first, endpoint=endpoint)
     while page is not None:
         yield page
         if not page.get("next"):
             return
-        page = await spotify.as_user(discord_user_id, _following(page))
+        page = await spotify.as_user(discord_user_id, _following(page), endpoint=endpoint)
 
 
 def _following(page: Page) -> Callable[[spotipy.Spotify], Page | None]:

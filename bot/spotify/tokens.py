@@ -9,18 +9,21 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot import metrics
 from bot.clock import Clock
-from bot.errors import NeedsRelink, NotLinked
+from bot.errors import MissingScope, NeedsRelink, NotLinked, TokensUnreadable
+from bot.inert import inert
 from bot.outbox import Outbox
 from bot.spotify.accounts import InvalidGrant, TokenGrant
 from db.engine import SessionFactory
+from db.erasure import writing_about
 from db.locks import advisory_lock, lock_key
 from db.models import SpotifyLink
 
@@ -54,6 +57,11 @@ class KeyedLocks:
                 self._locks[key] = (lock, users - 1)
 
 
+class UnreadableToken(Exception):
+    """No key in ENCRYPTION_KEYS decrypts this ciphertext (the keys were changed without
+    keeping the old one)."""
+
+
 class TokenCipher:
     """Fernet with key rotation: the first key encrypts, every key decrypts."""
 
@@ -70,15 +78,27 @@ class TokenCipher:
         try:
             return self._fernet.decrypt(ciphertext).decode()
         except InvalidToken:
-            raise RuntimeError("a stored token cannot be decrypted with ENCRYPTION_KEYS") from None
+            raise UnreadableToken from None
 
     def rotate(self, ciphertext: bytes) -> bytes:
-        return self._fernet.rotate(ciphertext)
+        try:
+            return self._fernet.rotate(ciphertext)
+        except InvalidToken:
+            raise UnreadableToken from None
 
     def signing_key(self, purpose: str) -> bytes:
         """A key for HMAC signatures, derived from the first encryption key and a purpose."""
         raw = base64.urlsafe_b64decode(self._keys[0])
         return hmac.new(raw, f"encore:{purpose}".encode(), hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class Reencrypted:
+    """What `encore reencrypt` did: links whose tokens now use the first key, and links
+    whose tokens no configured key can read (their members must /link again)."""
+
+    rotated: int
+    unreadable: int
 
 
 class Accounts(Protocol):
@@ -110,29 +130,88 @@ class TokenStore:
         self._clock = clock
         self._outbox = outbox
         self._locks = KeyedLocks()
+        self._told_admin = False
 
-    async def access_token(self, discord_user_id: int, *, rejected: str | None = None) -> str:
-        """A token valid for at least a minute; `rejected` is one Spotify just refused (401)."""
+    async def access_token(
+        self,
+        discord_user_id: int,
+        *,
+        rejected: str | None = None,
+        scopes: Iterable[str] = (),
+    ) -> str:
+        """A token valid for at least a minute; `rejected` is one Spotify just refused (401).
+        `scopes` are the permissions the call needs: a link without them raises MissingScope."""
         async with self._sessions() as session:
             link = await session.get(SpotifyLink, discord_user_id)
-            if link is None:
-                raise NotLinked
-            current = self._usable(link, rejected)
-            if current is not None:
-                return current
+        if link is None:
+            raise NotLinked
+        _check_scopes(link, scopes)
+        current = await self._usable(link, rejected)
+        if current is not None:
+            return current
         async with self._locks.hold(discord_user_id):
             token = await self._refresh_if_expiring(discord_user_id, rejected)
         if token is None:
             raise NeedsRelink
         return token
 
-    def _usable(self, link: SpotifyLink, rejected: str | None) -> str | None:
+    async def require_scopes(self, discord_user_id: int, scopes: Iterable[str]) -> None:
+        async with self._sessions() as session:
+            link = await session.get(SpotifyLink, discord_user_id)
+        if link is None:
+            raise NotLinked
+        _check_scopes(link, scopes)
+
+    async def _usable(self, link: SpotifyLink, rejected: str | None) -> str | None:
+        """The stored access token if it can serve; None if it needs a refresh."""
         if link.status == "needs_relink":
             raise NeedsRelink
+        try:
+            token = self._cipher.decrypt(link.access_token)
+        except UnreadableToken:
+            await self._mark_unreadable(link.discord_user_id)
+            raise TokensUnreadable from None
+        if link.status == "undecryptable":
+            await self._mark_readable(link.discord_user_id)  # the old key is back
         if link.access_expires_at - self._clock.now() <= REFRESH_MARGIN:
             return None
-        token = self._cipher.decrypt(link.access_token)
         return None if token == rejected else token
+
+    async def _mark_unreadable(self, discord_user_id: int) -> None:
+        """Mark the link as needing a relink, and tell the admin once per process why."""
+        async with self._sessions() as session, session.begin():
+            await writing_about(session, discord_user_id)
+            marked = await session.execute(
+                update(SpotifyLink)
+                .where(
+                    SpotifyLink.discord_user_id == discord_user_id,
+                    SpotifyLink.status == "active",
+                )
+                .values(status="undecryptable", updated_at=self._clock.now())
+            )
+        metrics.TOKEN_REFRESHES.labels("unreadable").inc()
+        if not self._told_admin:
+            self._told_admin = True
+            log.error(
+                "Stored Spotify tokens cannot be decrypted with any key in ENCRYPTION_KEYS: "
+                "the keys were changed without keeping the old one. Put the old key back "
+                "(after the new one) and run `encore reencrypt`; until then the members "
+                "affected are asked to /link again. (Logged once per process.)"
+            )
+        if marked.rowcount:  # type: ignore[attr-defined]
+            log.info("The tokens of user %s cannot be decrypted: marked", discord_user_id)
+
+    async def _mark_readable(self, discord_user_id: int) -> None:
+        async with self._sessions() as session, session.begin():
+            await writing_about(session, discord_user_id)
+            await session.execute(
+                update(SpotifyLink)
+                .where(
+                    SpotifyLink.discord_user_id == discord_user_id,
+                    SpotifyLink.status == "undecryptable",
+                )
+                .values(status="active", updated_at=self._clock.now())
+            )
 
     async def _refresh_if_expiring(self, discord_user_id: int, rejected: str | None) -> str | None:
         """The refreshed token, or None when Spotify refused the refresh token (marked).
@@ -143,14 +222,19 @@ class TokenStore:
         async with advisory_lock(self._sessions, lock_key(REFRESH_LOCK, discord_user_id)):
             async with self._sessions() as session:
                 link = await session.get(SpotifyLink, discord_user_id)
-                if link is None:
-                    raise NotLinked
-                current = self._usable(link, rejected)
-                if current is not None:  # someone refreshed while we waited for the lock
-                    return current
-                refreshed = link.refresh_token
+            if link is None:
+                raise NotLinked
+            current = await self._usable(link, rejected)
+            if current is not None:  # someone refreshed while we waited for the lock
+                return current
+            refreshed = link.refresh_token
             try:
-                grant = await self._accounts.refresh(self._cipher.decrypt(refreshed))
+                plain = self._cipher.decrypt(refreshed)
+            except UnreadableToken:
+                await self._mark_unreadable(discord_user_id)
+                raise TokensUnreadable from None
+            try:
+                grant = await self._accounts.refresh(plain)
             except InvalidGrant:
                 metrics.TOKEN_REFRESHES.labels("invalid_grant").inc()
                 await self._mark_needs_relink(discord_user_id, refreshed)
@@ -162,9 +246,10 @@ class TokenStore:
 
     async def _store(self, discord_user_id: int, refreshed: bytes, grant: TokenGrant) -> str:
         async with self._sessions() as session, session.begin():
+            await writing_about(session, discord_user_id)
             link = await session.get(SpotifyLink, discord_user_id, with_for_update=True)
             if link is None:
-                raise NotLinked  # unlinked while Spotify answered
+                raise NotLinked  # unlinked (or forgotten) while Spotify answered
             if link.refresh_token != refreshed:
                 # Linked again meanwhile: the new link's tokens win over this refresh.
                 log.info(
@@ -183,6 +268,7 @@ class TokenStore:
 
     async def _mark_needs_relink(self, discord_user_id: int, refused: bytes) -> None:
         async with self._sessions() as session, session.begin():
+            await writing_about(session, discord_user_id)
             link = await session.get(SpotifyLink, discord_user_id, with_for_update=True)
             if link is None or link.refresh_token != refused:
                 return  # unlinked, or linked again, while Spotify answered
@@ -198,25 +284,30 @@ class TokenStore:
                     discord_user_id,
                     "relink",
                     "Spotify no longer accepts Encore's access to your account "
-                    f"**{link.display_name}** (it expired or was revoked). Use `/link` to "
+                    f"**{inert(link.display_name)}** (it expired or was revoked). Use `/link` to "
                     "connect it again; your likes and queues are kept.",
                 )
 
-    async def reencrypt_all(self) -> int:
-        """Re-encrypt every stored token with the first key (after adding a new one)."""
-        count = 0
+    async def reencrypt_all(self) -> Reencrypted:
+        """Re-encrypt every stored token with the first key (after adding a new one). Links
+        whose tokens no key reads are counted, left as they are, and marked."""
+        rotated = unreadable = 0
         async with self._sessions() as session, session.begin():
             links = (await session.scalars(select(SpotifyLink).with_for_update())).all()
             for link in links:
-                link.access_token = self._cipher.rotate(link.access_token)
-                link.refresh_token = self._cipher.rotate(link.refresh_token)
-                count += 1
-        return count
+                try:
+                    access = self._cipher.rotate(link.access_token)
+                    refresh = self._cipher.rotate(link.refresh_token)
+                except UnreadableToken:
+                    unreadable += 1
+                    link.status = "undecryptable" if link.status == "active" else link.status
+                    continue
+                link.access_token, link.refresh_token = access, refresh
+                rotated += 1
+        return Reencrypted(rotated, unreadable)
 
-    async def forget(self, discord_user_id: int) -> bool:
-        async with self._sessions() as session, session.begin():
-            link = await session.get(SpotifyLink, discord_user_id)
-            if link is None:
-                return False
-            await session.delete(link)
-            return True
+
+def _check_scopes(link: SpotifyLink, needed: Iterable[str]) -> None:
+    missing = set(needed) - set(link.scopes.split())
+    if missing:
+        raise MissingScope(tuple(missing))

@@ -1,5 +1,6 @@
-"""How /link, /account and /forget-me look: the personal link's button, the account card, and
-the confirmation before deleting everything."""
+"""How /link, /account and /forget-me look: the personal link's button, the account card with
+what an older link lacks and a button to link again, and the confirmation before deleting
+everything."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from typing import Any
 
 import discord
 
-from bot.linking import AccountView
+from bot.linking import AccountView, PersonalLink
+from bot.spotify import SCOPE_PURPOSES
 from bot.ui.errors import report_error
 from bot.ui.messages import ACCENT
+from bot.ui.relink import relink_view
 
 LINK_DM = (
-    "Here is your personal link to connect Spotify to Encore. It works once, for you only, "
-    "for 10 minutes. Do not share it."
+    "Here is your personal link to connect Spotify to Encore. It works once, for 10 minutes, "
+    "and links to your Discord account only: do not share it."
 )
 
 LINK_SENT = "I sent you a direct message with your personal link."
@@ -31,6 +34,21 @@ def link_view(url: str) -> discord.ui.View:
     return view
 
 
+def link_again_in_reply(link: PersonalLink) -> str:
+    """/link run again soon after: the same link, here rather than in one more DM."""
+    return (
+        "I already sent you this personal link by DM; here it is again. It still works once, "
+        f"until {discord.utils.format_dt(link.expires_at, 't')}:\n{link.url}"
+    )
+
+
+def scope_list(scopes: list[str]) -> str:
+    return "\n".join(
+        f"`{scope}`: {SCOPE_PURPOSES[scope]}" if scope in SCOPE_PURPOSES else f"`{scope}`"
+        for scope in scopes
+    )
+
+
 def link_in_reply(url: str, error: discord.HTTPException) -> str:
     """The personal link in the private reply, when the DM could not be sent."""
     # Closed DMs (403), or Discord too busy to take one more DM right now (429): either
@@ -38,7 +56,7 @@ def link_in_reply(url: str, error: discord.HTTPException) -> str:
     why = "your DMs are closed" if isinstance(error, discord.Forbidden) else "Discord is busy"
     return (
         f"I could not send you a direct message ({why}), so here is your personal "
-        f"link. It works once, for you only, for 10 minutes:\n{url}"
+        f"link. It works once, for 10 minutes, for your Discord account only:\n{url}"
     )
 
 
@@ -53,7 +71,19 @@ def account_embed(view: AccountView) -> discord.Embed:
     )
     embed.add_field(name="Status", value=status, inline=False)
     embed.add_field(name="Permissions", value=", ".join(view.scopes) or "none", inline=False)
+    if view.missing_scopes:
+        embed.add_field(
+            name="Not granted yet (newer features need them)",
+            value=scope_list(view.missing_scopes)
+            + "\nPress **Link again** to grant them: your likes, queues and settings stay.",
+            inline=False,
+        )
     return embed
+
+
+def account_view(view: AccountView) -> discord.ui.View | None:
+    """Link again, when the link lacks permissions or Spotify no longer accepts it."""
+    return relink_view() if view.missing_scopes or view.needs_relink else None
 
 
 FORGET_WARNING = (

@@ -11,10 +11,11 @@ import discord
 from discord import app_commands
 
 from bot import metrics
-from bot.errors import EncoreError
+from bot.errors import EncoreError, MissingScope, NeedsRelink
 from bot.shuffle import NothingToShuffle
 from bot.ui import shuffle
 from bot.ui.messages import reply
+from bot.ui.relink import relink_view
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +26,12 @@ PERMISSION_NAMES = {"manage_guild": "Manage Server", "administrator": "Administr
 async def report_error(interaction: discord.Interaction[Any], error: Exception) -> None:
     """Turn any error from a command or a button into one ephemeral message."""
     original = getattr(error, "original", error)
+    view: discord.ui.View | None = None
     if isinstance(original, EncoreError):
         message = user_message(original)
         outcome = type(original).__name__
+        if isinstance(original, MissingScope | NeedsRelink):
+            view = relink_view()  # linking again fixes both, and keeps everything else
     elif isinstance(error, app_commands.MissingPermissions):
         missing = ", ".join(
             PERMISSION_NAMES.get(p, p.replace("_", " ").title()) for p in error.missing_permissions
@@ -56,7 +60,10 @@ async def report_error(interaction: discord.Interaction[Any], error: Exception) 
     command = interaction.command.qualified_name if interaction.command else "component"
     metrics.COMMANDS.labels(command, outcome).inc()
     try:
-        await reply(interaction, message, ephemeral=True)
+        if view is not None:
+            await reply(interaction, message, ephemeral=True, view=view)
+        else:
+            await reply(interaction, message, ephemeral=True)
     except discord.HTTPException:
         log.warning("Could not tell the user about an error in %s", describe(interaction))
 

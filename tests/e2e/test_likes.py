@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import time
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import discord
 from sqlalchemy import func, select, update
@@ -52,18 +51,8 @@ async def linked(sandbox: Sandbox, name: str, spotify_user: str | None = None) -
 async def linked_with_scopes(sandbox: Sandbox, name: str, scopes: str) -> int:
     """Link through the real flow, but consent to `scopes` only (Spotify grants what is asked)."""
     user: int = await sandbox.user(name)
-    await sandbox.slash(user, "link")
-    link_url = sandbox.link_in_dms(await sandbox.dms(user))
-    assert link_url is not None
-    status, _, authorize_url = await sandbox.get(link_url)
-    assert status == 302 and authorize_url
-    parts = urlsplit(authorize_url)
-    query = {key: values[0] for key, values in parse_qs(parts.query).items()}
-    query["scope"] = scopes
-    narrowed = parts._replace(query=urlencode(query)).geturl()
-    callback = await sandbox.spotify.authorize(narrowed, name)
-    status, page, _ = await sandbox.get(callback)
-    assert status == 200, page
+    outcome = await sandbox.link(user, name, scopes=scopes)
+    assert outcome.status == 200, outcome.page
     return user
 
 

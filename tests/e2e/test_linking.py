@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import shutil
 import subprocess
+from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from bot.errors import NeedsRelink, SpotifyUnavailable
 from db.models import LinkRequest, OutboxMessage, SpotifyLink
+from sandbox.browser import Browser, confirm_token, is_discord_authorize
 from sandbox.harness import Sandbox, nonce_of
 from tests.drains import outbox_drained
 
@@ -30,6 +32,12 @@ async def link_count(sandbox: Sandbox) -> int:
         return int(await session.scalar(select(func.count()).select_from(SpotifyLink)) or 0)
 
 
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with Browser() as opened:
+        yield opened
+
+
 async def personal_link(sandbox: Sandbox, user: int) -> str:
     await sandbox.slash(user, "link")
     url: str | None = sandbox.link_in_dms(await sandbox.dms(user))
@@ -37,14 +45,24 @@ async def personal_link(sandbox: Sandbox, user: int) -> str:
     return url
 
 
-async def authorize_url(sandbox: Sandbox, user: int) -> str:
-    status, _, location = await sandbox.get(await personal_link(sandbox, user))
-    assert status == 302 and location
+async def authorize_url(sandbox: Sandbox, user: int, browser: Browser) -> str:
+    """Spotify's consent URL, as `user` reaches it: the link page, its confirmation, and
+    Discord's sign-in as `user`."""
+    url = await personal_link(sandbox, user)
+    status, page, _ = await browser.get(url)
+    token = confirm_token(page)
+    assert status == 200 and token is not None, page
+    status, _, location = await browser.post(url, {"confirm": token})
+    assert status == 303 and location
+    if is_discord_authorize(location):
+        status, _, location = await browser.get(await sandbox.discord.authorize(location, user))
+        assert status == 303 and location
     return str(location)
 
 
-async def callback_url(sandbox: Sandbox, user: int, spotify_user: str) -> str:
-    return str(await sandbox.spotify.authorize(await authorize_url(sandbox, user), spotify_user))
+async def callback_url(sandbox: Sandbox, user: int, spotify_user: str, browser: Browser) -> str:
+    location = await authorize_url(sandbox, user, browser)
+    return str(await sandbox.spotify.authorize(location, spotify_user))
 
 
 async def token_requests(sandbox: Sandbox, grant_type: str) -> int:
@@ -73,9 +91,11 @@ async def test_closed_dms_put_the_link_in_the_ephemeral_reply(sandbox: Sandbox) 
     assert await sandbox.dms(shy) == []
 
 
-async def test_link_asks_spotify_for_only_the_scopes_the_features_use(sandbox: Sandbox) -> None:
+async def test_link_asks_spotify_for_only_the_scopes_the_features_use(
+    sandbox: Sandbox, browser: Browser
+) -> None:
     alice = await sandbox.user("alice")
-    query = parse_qs(urlsplit(await authorize_url(sandbox, alice)).query)
+    query = parse_qs(urlsplit(await authorize_url(sandbox, alice, browser)).query)
     assert set(query["scope"][0].split()) == {
         "user-read-private",
         "playlist-read-private",
@@ -84,8 +104,15 @@ async def test_link_asks_spotify_for_only_the_scopes_the_features_use(sandbox: S
         "user-library-modify",
         "user-read-currently-playing",
         "user-modify-playback-state",
+        # for the release radar and listening features (issues 17 and 18)
+        "user-follow-read",
+        "user-top-read",
+        "user-read-recently-played",
+        "playlist-modify-private",
+        "playlist-modify-public",
     }
     assert query["redirect_uri"] == [f"{sandbox.settings.public_url}/callback"]
+    assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
 
 
 async def test_linking_stores_the_account_and_confirms_by_dm(sandbox: Sandbox) -> None:
@@ -152,10 +179,10 @@ async def test_denied_consent_stores_nothing(sandbox: Sandbox) -> None:
 
 
 async def test_missing_or_tampered_code_and_state_are_400_and_store_nothing(
-    sandbox: Sandbox,
+    sandbox: Sandbox, browser: Browser
 ) -> None:
     alice = await sandbox.user("alice")
-    callback = await callback_url(sandbox, alice, "alice")
+    callback = await callback_url(sandbox, alice, "alice", browser)
     query = {k: v[0] for k, v in parse_qs(urlsplit(callback).query).items()}
     base = f"{sandbox.settings.public_url}/callback"
     for broken in (
@@ -166,49 +193,56 @@ async def test_missing_or_tampered_code_and_state_are_400_and_store_nothing(
         {"code": query["code"], "state": "a.b.c.d"},
         {"code": "forged-code", "state": query["state"]},
     ):
-        status, page, _ = await sandbox.get(f"{base}?{urlencode(broken)}")
+        status, page, _ = await browser.get(f"{base}?{urlencode(broken)}")
         assert status == 400, (broken, status)
         assert "Nothing was stored" in page
     assert await link_count(sandbox) == 0
 
 
-async def test_state_from_another_user_is_rejected_and_changes_nothing(sandbox: Sandbox) -> None:
+async def test_state_from_another_user_is_rejected_and_changes_nothing(
+    sandbox: Sandbox, browser: Browser
+) -> None:
     alice, mallory = await sandbox.user("alice"), await sandbox.user("mallory")
-    callback = await callback_url(sandbox, alice, "alice")
+    callback = await callback_url(sandbox, alice, "alice", browser)
     nonce, _, expires, signature = parse_qs(urlsplit(callback).query)["state"][0].split(".")
     code = parse_qs(urlsplit(callback).query)["code"][0]
     forged = ".".join([nonce, str(mallory), expires, signature])
-    status, _, _ = await sandbox.get(
+    status, _, _ = await browser.get(
         f"{sandbox.settings.public_url}/callback?{urlencode({'code': code, 'state': forged})}"
     )
     assert status == 400
     assert await link_count(sandbox) == 0
     # Mallory's own state does not open Alice's nonce either.
-    mallory_state = parse_qs(urlsplit(await authorize_url(sandbox, mallory)).query)["state"][0]
+    mallorys_consent = await authorize_url(sandbox, mallory, browser)
+    mallory_state = parse_qs(urlsplit(mallorys_consent).query)["state"][0]
     mixed = ".".join([nonce, *mallory_state.split(".")[1:]])
-    status, _, _ = await sandbox.get(
+    status, _, _ = await browser.get(
         f"{sandbox.settings.public_url}/callback?{urlencode({'code': code, 'state': mixed})}"
     )
     assert status == 400
     assert await link_count(sandbox) == 0
 
 
-async def test_replayed_state_is_rejected_and_changes_nothing(sandbox: Sandbox) -> None:
+async def test_replayed_state_is_rejected_and_changes_nothing(
+    sandbox: Sandbox, browser: Browser
+) -> None:
     alice = await sandbox.user("alice")
-    callback = await callback_url(sandbox, alice, "alice")
-    assert (await sandbox.get(callback))[0] == 200
+    callback = await callback_url(sandbox, alice, "alice", browser)
+    assert (await browser.get(callback))[0] == 200
     before = await stored_link(sandbox, alice)
-    status, page, _ = await sandbox.get(callback)
+    status, page, _ = await browser.get(callback)
     assert status in (400, 410) and "already used" in page
     after = await stored_link(sandbox, alice)
     assert before is not None and after is not None
     assert (after.updated_at, after.access_token) == (before.updated_at, before.access_token)
 
 
-async def test_the_same_callback_arriving_twice_at_once_links_once(sandbox: Sandbox) -> None:
+async def test_the_same_callback_arriving_twice_at_once_links_once(
+    sandbox: Sandbox, browser: Browser
+) -> None:
     alice = await sandbox.user("alice")
-    callback = await callback_url(sandbox, alice, "alice")
-    results = await asyncio.gather(sandbox.get(callback), sandbox.get(callback))
+    callback = await callback_url(sandbox, alice, "alice", browser)
+    results = await asyncio.gather(browser.get(callback), browser.get(callback))
     assert sorted(status for status, _, _ in results)[0] == 200
     assert sum(1 for status, _, _ in results if status == 200) == 1
     assert await link_count(sandbox) == 1
@@ -218,23 +252,23 @@ async def test_the_same_callback_arriving_twice_at_once_links_once(sandbox: Sand
     assert len(confirmations) == 1
 
 
-async def test_an_expired_state_is_refused(sandbox: Sandbox) -> None:
+async def test_an_expired_state_is_refused(sandbox: Sandbox, browser: Browser) -> None:
     alice = await sandbox.user("alice")
-    callback = await callback_url(sandbox, alice, "alice")
+    callback = await callback_url(sandbox, alice, "alice", browser)
     async with sandbox.services.sessions() as session, session.begin():
         await session.execute(
             update(LinkRequest).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
         )
-    status, page, _ = await sandbox.get(callback)
+    status, page, _ = await browser.get(callback)
     assert status == 410 and "expired" in page
     assert await link_count(sandbox) == 0
 
 
-async def test_a_failed_token_exchange_is_a_502_page(sandbox: Sandbox) -> None:
+async def test_a_failed_token_exchange_is_a_502_page(sandbox: Sandbox, browser: Browser) -> None:
     alice = await sandbox.user("alice")
-    callback = await callback_url(sandbox, alice, "alice")
+    callback = await callback_url(sandbox, alice, "alice", browser)
     await sandbox.spotify.add_fault(path="/api/token", status=503, grant_type="authorization_code")
-    status, page, _ = await sandbox.get(callback)
+    status, page, _ = await browser.get(callback)
     assert status == 502 and "Nothing was stored" in page
     assert await link_count(sandbox) == 0
 
@@ -300,16 +334,16 @@ async def test_a_database_dump_holds_no_plaintext_token(sandbox: Sandbox) -> Non
 
 
 async def test_codes_tokens_and_states_never_reach_the_logs(
-    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture, browser: Browser
 ) -> None:
     from bot.logs import ScrubFilter
 
     caplog.handler.addFilter(ScrubFilter())
     caplog.set_level(logging.DEBUG)
     alice = await sandbox.user("alice")
-    callback = await callback_url(sandbox, alice, "alice")
+    callback = await callback_url(sandbox, alice, "alice", browser)
     query = parse_qs(urlsplit(callback).query)
-    assert (await sandbox.get(callback))[0] == 200
+    assert (await browser.get(callback))[0] == 200
     await sandbox.services.spotify.as_user(alice, lambda sp: sp.me())
     link = await stored_link(sandbox, alice)
     assert link is not None

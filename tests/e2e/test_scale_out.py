@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from sandbox.browser import Browser, follow_link
 from sandbox.discord import DiscordControl, DiscordEmulator
 from sandbox.harness import digest_posts, render, schedule_digests_now
 from sandbox.processes import encore_env, free_port, process, wait_until_up
@@ -39,6 +40,10 @@ async def cluster(clean_database: str, tmp_path: Path) -> AsyncIterator[Cluster]
     spotify_base = await spotify_emulator.start()
     web_port = free_port()
     public_url = f"http://127.0.0.1:{web_port}"
+    discord = DiscordControl(discord_base)
+    spotify = SpotifyControl(spotify_base)
+    info = await discord.info()  # the web process proves who opens a link with Discord
+    await discord.set_redirect_uris([f"{public_url}/discord/callback"])
     env = encore_env(
         discord_base,
         spotify_base,
@@ -48,9 +53,9 @@ async def cluster(clean_database: str, tmp_path: Path) -> AsyncIterator[Cluster]
         PUBLIC_URL=public_url,
         WEB_PORT=str(web_port),
         SCHEDULER_TICK_SECONDS="1",
+        DISCORD_CLIENT_ID=str(info["client_id"]),
+        DISCORD_CLIENT_SECRET=str(info["client_secret"]),
     )
-    discord = DiscordControl(discord_base)
-    spotify = SpotifyControl(spotify_base)
     await discord.create_guilds_bulk(SERVERS, "server")
     python = sys.executable
     sync = await asyncio.create_subprocess_exec(
@@ -131,8 +136,6 @@ async def every_command_is_answered_once_by_the_shard_that_owns_its_server(
 
 
 async def a_link_made_through_the_web_process_is_confirmed_by_dm(cluster: Cluster) -> None:
-    import aiohttp
-
     user = int((await cluster.discord.create_user("linker"))["id"])
     guild = (await cluster.discord.guilds())[0]
     result = await cluster.discord.command(
@@ -147,12 +150,16 @@ async def a_link_made_through_the_web_process_is_confirmed_by_dm(cluster: Cluste
         for component in row["components"]
         if str(component.get("url", "")).startswith(f"{cluster.public_url}/link/")
     )
-    async with aiohttp.ClientSession() as http:
-        async with http.get(url, allow_redirects=False) as response:
-            authorize = response.headers["Location"]
-        callback = await cluster.spotify.authorize(authorize, "alice")
-        async with http.get(callback) as response:
-            assert response.status == 200
+    async with Browser() as browser:
+        outcome = await follow_link(
+            browser,
+            url,
+            discord=cluster.discord,
+            spotify=cluster.spotify,
+            spotify_user="alice",
+            discord_user=user,
+        )
+    assert outcome.status == 200, outcome.page
     # Both workers and both gateways deliver the outbox: once it has nothing left to send,
     # every DM there will be is in.
     await outbox_drained(cluster.database_url)
