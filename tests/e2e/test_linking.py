@@ -91,6 +91,20 @@ async def test_closed_dms_put_the_link_in_the_ephemeral_reply(sandbox: Sandbox) 
     assert await sandbox.dms(shy) == []
 
 
+async def test_link_run_again_and_again_is_one_link_and_at_most_three_dms(
+    sandbox: Sandbox,
+) -> None:
+    alice = await sandbox.user("alice")
+    replies = [await sandbox.slash(alice, "link") for _ in range(5)]
+    dms = [m for m in await sandbox.dms(alice) if sandbox.link_in_dms([m])]
+    assert len(dms) == 3
+    links = {sandbox.link_in_dms([m]) for m in dms}
+    assert links == {sandbox.link_in(replies[-1])}  # the same link, in the private reply
+    assert "already sent you this personal link" in replies[-1].text and replies[-1].ephemeral
+    async with sandbox.services.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(LinkRequest)) == 1
+
+
 async def test_link_asks_spotify_for_only_the_scopes_the_features_use(
     sandbox: Sandbox, browser: Browser
 ) -> None:
