@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -18,6 +19,11 @@ def _guarded(name: str, job: Job) -> Job:
     async def run() -> None:
         try:
             await job()
+        except asyncio.CancelledError:
+            # The process is stopping mid-job (a retry's pause, say): nothing failed, and
+            # APScheduler would log the cancellation as a traceback.
+            log.info("Scheduled job %s stopped: Encore is shutting down", name)
+            return
         except Exception:
             log.exception("Scheduled job %s failed; it runs again at its next tick", name)
 

@@ -35,6 +35,7 @@ def empty_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
                 "ENCRYPTION_",
                 "LOG_",
                 "SHARD_",
+                "STARTUP_",
             )
         ):
             monkeypatch.delenv(name)
@@ -94,6 +95,15 @@ def test_external_database_requires_encryption_keys(
     )
     assert status == 2
     assert "ENCRYPTION_KEYS" in err
+
+
+def test_commands_that_read_no_token_need_no_encryption_key() -> None:
+    external = {"database_url": "postgresql://db.example.org/encore", "discord_token": "t"}
+    for role in (Role.MIGRATE, Role.SYNC_COMMANDS):
+        assert load_settings(role, **external).encryption_keys == []
+    with pytest.raises(ConfigError) as caught:
+        load_settings(Role.REENCRYPT, **external)
+    assert "encore generate-key" in caught.value.problems["ENCRYPTION_KEYS"]
 
 
 def test_web_role_needs_no_discord_token() -> None:
