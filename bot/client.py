@@ -16,6 +16,7 @@ from discord.ext import commands
 from bot import metrics, options
 from bot.discord_setup import NO_MENTIONS
 from bot.errors import EncoreError
+from bot.observability import command_finished, command_started
 from bot.outbox import Undeliverable
 from bot.services import Services
 from bot.ui.like_button import LikeButton
@@ -79,7 +80,7 @@ async def report_error(interaction: discord.Interaction[Any], error: Exception) 
         )
         outcome = "incident"
     command = interaction.command.qualified_name if interaction.command else "component"
-    metrics.COMMANDS.labels(command, outcome).inc()
+    command_finished(interaction, outcome, command)
     try:
         await reply(interaction, message, ephemeral=True)
     except discord.HTTPException:
@@ -97,11 +98,12 @@ class EncoreTree(app_commands.CommandTree["EncoreBot"]):
     async def interaction_check(self, interaction: discord.Interaction[EncoreBot]) -> bool:
         if interaction.type is not discord.InteractionType.application_command:
             return True
+        command_started(interaction)
         data: dict[str, Any] = dict(interaction.data or {})
         message = options.check(self, data, interaction.guild_id)
         if message is None:
             return True
-        metrics.COMMANDS.labels(str(data.get("name", "?")), "bad_option").inc()
+        command_finished(interaction, "bad_option", str(data.get("name", "?")))
         await reply(interaction, message)
         return False
 
@@ -147,6 +149,11 @@ class EncoreBot(commands.AutoShardedBot):
 
     async def send_dm(self, discord_user_id: int, content: str) -> None:
         await send_dm(self, discord_user_id, content)
+
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction[EncoreBot], command: object
+    ) -> None:
+        command_finished(interaction, "ok")  # failures are counted by report_error
 
     async def on_shard_ready(self, shard_id: int) -> None:
         self.services.status["gateway"] = "connected"

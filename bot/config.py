@@ -136,6 +136,10 @@ class Settings(BaseSettings):
 
     # Operating it: waiting for dependencies, and what each process tells its monitoring.
     startup_timeout: float = Field(90.0, gt=0)  # wait this long for the database, Discord, READY
+    metrics_host: str = "127.0.0.1"  # the gateway's and worker's own /metrics listener
+    metrics_port: int = Field(0, ge=0, le=65535)  # 0: no listener of its own
+    monitoring_token: SecretStr | None = None  # opens /metrics and the detailed /health
+    heartbeat_seconds: float = Field(15.0, gt=0)  # how often each process reports itself
 
     @field_validator("database_url")
     @classmethod
@@ -146,6 +150,15 @@ class Settings(BaseSettings):
         if problem:
             raise ValueError(problem)
         return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("monitoring_token")
+    @classmethod
+    def _check_monitoring_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("too short to be a secret: use at least 16 random characters")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -271,6 +284,7 @@ def load_settings(role: Role, **overrides: Any) -> Settings:
                     "DISCORD_TOKEN",
                     "SPOTIFY_CLIENT_SECRET",
                     "DATABASE_URL",
+                    "MONITORING_TOKEN",
                 }
                 else message
             )

@@ -13,13 +13,15 @@ import discord
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import __version__
+from bot import __version__, metrics
 from bot.client import EncoreBot, intents, send_dm
 from bot.clock import Clock
 from bot.config import Role, Settings
 from bot.digests import DiscordPoster
 from bot.discord_setup import point_discord_at
+from bot.heartbeat import Heartbeat, shards_text
 from bot.keys import generate_key, keys_for_reencrypt, runtime_keys
+from bot.observability import start_metrics_server
 from bot.problems import OperatorError
 from bot.scheduler import build_scheduler
 from bot.services import Services, database_url
@@ -101,6 +103,7 @@ class Encore:
         self.bot: EncoreBot | None = None
         self.web: web.AppRunner | None = None
         self.scheduler: AsyncIOScheduler | None = None
+        self.heartbeat: Heartbeat
 
     async def start(self, *, ready_timeout: float | None = None) -> None:
         """Start the role; raises OperatorError (with what to do) for what it cannot get past."""
@@ -128,6 +131,17 @@ class Encore:
         await upgrade(self.services.engine)
         if role.needs_discord:
             await wait_for_discord(settings)
+        self.heartbeat = Heartbeat(
+            self.services.sessions,
+            role.value,
+            interval=settings.heartbeat_seconds,
+            facts=self._facts,
+            outbox=role is not Role.WEB,
+        )
+        metrics.INFO.labels(__version__, role.value).set(1)
+        if settings.metrics_port:
+            metrics_server = await start_metrics_server(settings, role.value, self.heartbeat)
+            self._stack.push_async_callback(metrics_server.cleanup)
         if role in {Role.RUN, Role.WEB}:
             self.web = await start_web(self.services, settings.web_host, settings.web_port)
             self._stack.push_async_callback(self.web.cleanup)
@@ -154,18 +168,22 @@ class Encore:
 
             self.tasks.append(asyncio.create_task(self.services.outbox.run(deliver), name="outbox"))
         if role in {Role.RUN, Role.WORKER} and self._with_scheduler:
-            self.scheduler = build_scheduler(self.services)
+            self.scheduler = build_scheduler(self.services, on_tick=self.heartbeat.ticked)
             self.scheduler.start()
             self._stack.callback(self.scheduler.shutdown, wait=False)
+        await self.heartbeat.beat()
+        self._stack.push_async_callback(self.heartbeat.remove)
+        self.tasks.append(asyncio.create_task(self.heartbeat.run(), name="heartbeat"))
         log.info("Encore %s started: %s", __version__, self._summary())
 
     def _facts(self) -> dict[str, Any]:
-        """The gateway's shards: which this process runs, of how many, how many connected."""
+        """What this process's heartbeat reports beyond being alive: the gateway's shards."""
         bot = self.bot
         if bot is None or bot.shard_count is None:
             return {}
         shards = bot.shards
         connected = sum(1 for shard in shards.values() if not shard.is_closed())
+        metrics.GATEWAY_SHARDS.set(connected)
         return {
             "shard_ids": sorted(bot.shard_ids)
             if bot.shard_ids is not None
@@ -180,7 +198,7 @@ class Encore:
         facts = self._facts()
         if facts:
             parts.append(
-                f"gateway with {_shards(facts['shard_ids'], facts['shard_count'])} "
+                f"gateway with {shards_text(facts['shard_ids'], facts['shard_count'])} "
                 f"({facts['guilds']} servers)"
             )
         if self.web is not None:
@@ -200,7 +218,7 @@ class Encore:
                 _raise_explained(task)  # the gateway task failed: say why
             facts = self._facts()
             shards = (
-                f"{_shards(facts['shard_ids'], facts['shard_count'])}, "
+                f"{shards_text(facts['shard_ids'], facts['shard_count'])}, "
                 f"{facts['shards_connected']} connected"
                 if facts
                 else "no shard connected"
@@ -238,12 +256,6 @@ def _stop_on_signals() -> asyncio.Event:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     return stop
-
-
-def _shards(ids: list[int], count: int) -> str:
-    whole = len(ids) > 1 and ids == list(range(ids[0], ids[-1] + 1))
-    shown = f"{ids[0]}-{ids[-1]}" if whole else ",".join(map(str, ids))
-    return f"shard{'s' if len(ids) != 1 else ''} {shown} of {count}"
 
 
 def _raise_explained(task: asyncio.Task[Any]) -> None:

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[object]]
 
 
-def _guarded(name: str, job: Job) -> Job:
+def _guarded(name: str, job: Job, on_tick: Callable[[str], None] | None = None) -> Job:
     async def run() -> None:
         try:
             await job()
@@ -26,17 +26,21 @@ def _guarded(name: str, job: Job) -> Job:
             return
         except Exception:
             log.exception("Scheduled job %s failed; it runs again at its next tick", name)
+        if on_tick is not None:
+            on_tick(name)  # the heartbeat's "last tick": the scheduler is alive
 
     return run
 
 
-def build_scheduler(services: Services) -> AsyncIOScheduler:
+def build_scheduler(
+    services: Services, *, on_tick: Callable[[str], None] | None = None
+) -> AsyncIOScheduler:
     """Every periodic job of the worker role. Each is safe to run in many processes at once."""
     scheduler = AsyncIOScheduler(timezone="UTC")
 
     def every(name: str, job: Job, seconds: float, *, at_start: bool = True) -> None:
         scheduler.add_job(
-            _guarded(name, job),
+            _guarded(name, job, on_tick),
             "interval",
             seconds=seconds,
             id=name,

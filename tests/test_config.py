@@ -36,6 +36,9 @@ def empty_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
                 "LOG_",
                 "SHARD_",
                 "STARTUP_",
+                "METRICS_",
+                "MONITORING_",
+                "HEARTBEAT_",
             )
         ):
             monkeypatch.delenv(name)

@@ -125,6 +125,9 @@ async def test_the_installed_wheel_migrates_a_new_database_and_serves_health(
     assert status == 200, output
     assert web.returncode == 0, output
     assert "Traceback" not in output and "Database schema is up to date" in output
+    assert "Web server listening on http://127.0.0.1:" in output
+    assert "Context impl" not in output and "setup plugin" not in output  # alembic's noise
+    assert "Encore 0.1.0 started: web on" in output
     print(f"wheel built, installed, migrated and serving in {time.monotonic() - started:.1f} s")
 
 
