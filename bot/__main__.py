@@ -37,6 +37,9 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         help="the Application ID from the developer portal (then Discord is not asked)",
     )
+    commands.add_parser(
+        "doctor", help="check this deployment: settings, database, Discord, Spotify"
+    )
     commands.add_parser("generate-key", help="print a new key for ENCRYPTION_KEYS")
     demo = commands.add_parser("demo", help="run everything against the local sandbox and narrate")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
@@ -57,6 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(generate_key())
         return 0
+    if args.command == "doctor":
+        from bot.doctor import main as doctor_main
+
+        return doctor_main()
     if args.command == "invite-url" and args.application_id:
         print(invite_url(args.application_id))
         return 0
