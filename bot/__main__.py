@@ -43,6 +43,11 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("generate-key", help="print a new key for ENCRYPTION_KEYS")
     demo = commands.add_parser("demo", help="run everything against the local sandbox and narrate")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
+    demo.add_argument(
+        "--database-url",
+        help="use this PostgreSQL database (its rows are added to) instead of a temporary "
+        "embedded one; DATABASE_URL from the environment or .env is never used",
+    )
     commands.add_parser(
         "reencrypt", help="re-encrypt stored tokens with the first ENCRYPTION_KEYS key"
     )
@@ -54,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from sandbox.demo import main as demo_main
 
-        return int(demo_main(quiet=args.quiet))
+        return int(demo_main(quiet=args.quiet, database_url=args.database_url))
     if args.command == "generate-key":
         from bot.keys import generate_key
 
