@@ -85,10 +85,7 @@ def database_url_problem(url: str) -> str | None:
 def safe_database_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
-    parsed = make_url(url)
-    if parsed.password:
-        parsed = parsed.set(password="***")
-    return parsed.render_as_string(hide_password=False)
+    return make_url(url).render_as_string(hide_password=True)  # the password as ***
 
 
 def _is_loopback(host: str) -> bool:

@@ -199,7 +199,7 @@ class Encore:
         if facts:
             parts.append(
                 f"gateway with {shards_text(facts['shard_ids'], facts['shard_count'])} "
-                f"({facts['guilds']} servers)"
+                f"({facts['guilds']} server{'' if facts['guilds'] == 1 else 's'})"
             )
         if self.web is not None:
             parts.append(f"web on http://{self.settings.web_host}:{self.settings.web_port}")
