@@ -66,7 +66,7 @@ async def encore(
 
 
 def explained(output: str, *needles: str) -> None:
-    assert "Traceback" not in output, output
+    assert "Traceback" not in output and "Unclosed" not in output, output
     assert "Encore stopped:" in output and "What to do:" in output, output
     for needle in needles:
         assert needle in output, output
