@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.digests import DigestService
+from bot.keys import required_keys
 from bot.likes import LikeService
 from bot.linking import LinkService
 from bot.outbox import Outbox
@@ -26,24 +26,6 @@ from bot.spotify import SpotifyAccounts, SpotifyGateway, TokenCipher, TokenStore
 from db.engine import SessionFactory, create_engine, session_factory, start_embedded_postgres
 
 log = logging.getLogger(__name__)
-
-
-def encryption_keys(settings: Settings) -> list[str]:
-    """The configured keys; in embedded mode without any, a key kept in the data directory."""
-    if settings.encryption_keys:
-        return [key.get_secret_value() for key in settings.encryption_keys]
-    path = settings.encore_data_dir / "encryption.key"
-    if not path.exists():
-        settings.encore_data_dir.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(Fernet.generate_key().decode())
-        log.warning(
-            "No ENCRYPTION_KEYS: generated one into %s. Back it up: without it the stored "
-            "Spotify tokens cannot be read.",
-            path,
-        )
-    return [path.read_text().strip()]
 
 
 async def database_url(settings: Settings) -> str:
@@ -72,11 +54,14 @@ class Services:
     status: dict[str, object] = field(default_factory=dict)  # in-process facts for /health
 
     @classmethod
-    async def build(cls, settings: Settings, *, clock: Clock | None = None) -> Services:
+    async def build(
+        cls, settings: Settings, *, clock: Clock | None = None, keys: Sequence[str] | None = None
+    ) -> Services:
+        """`keys` default to the configured ones (`bot.keys`: building services never makes one)."""
         clock = clock or SystemClock()
+        cipher = TokenCipher(list(keys) if keys else required_keys(settings))
         engine = create_engine(await database_url(settings))
         sessions = session_factory(engine)
-        cipher = TokenCipher(encryption_keys(settings))
         outbox = Outbox(sessions, clock)
         accounts = SpotifyAccounts(
             settings.spotify_accounts_url,

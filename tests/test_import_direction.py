@@ -30,7 +30,17 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("db", ("db",)),
     (
         "core",
-        ("bot", "bot.clock", "bot.config", "bot.errors", "bot.logs", "bot.metrics", "bot.music"),
+        (
+            "bot",
+            "bot.clock",
+            "bot.config",
+            "bot.errors",
+            "bot.keys",
+            "bot.logs",
+            "bot.metrics",
+            "bot.music",
+            "bot.problems",
+        ),
     ),
     (
         "services",
@@ -44,13 +54,26 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.shuffle",
             "bot.releases",
             "bot.digests",
+            "bot.heartbeat",
         ),
     ),
     ("container", ("bot.services",)),
     ("ui", ("bot.ui", "bot.discord_setup", "bot.options")),
     ("client", ("bot.client",)),
     ("cogs", ("cogs",)),
-    ("roots", ("bot.__main__", "bot.runtime", "bot.web", "bot.api", "bot.scheduler")),
+    (
+        "roots",
+        (
+            "bot.__main__",
+            "bot.runtime",
+            "bot.web",
+            "bot.api",
+            "bot.scheduler",
+            "bot.observability",
+            "bot.startup",
+            "bot.doctor",
+        ),
+    ),
 )
 # `bot` itself is the package's `__init__` (its version); every other module of it is placed
 # by name, so a new module must be given a layer here.
@@ -62,7 +85,11 @@ PRESENTATION = ("ui", "client", "cogs")
 # The CLI imports its roles late, so `encore --help` and a settings error answer at once
 # without importing discord.py and SQLAlchemy. Not a cycle being hidden: nothing imports
 # bot.__main__.
-LATE_IMPORTS_ALLOWED = {("bot.__main__", "bot.runtime"), ("bot.__main__", "sandbox.demo")}
+LATE_IMPORTS_ALLOWED = {
+    ("bot.__main__", "bot.runtime"),
+    ("bot.__main__", "bot.doctor"),
+    ("bot.__main__", "sandbox.demo"),
+}
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot import metrics
 from bot.errors import EncoreError
 from bot.shuffle import NothingToShuffle
 from bot.ui import shuffle
+from bot.ui.command_metrics import command_finished
 from bot.ui.messages import reply
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ async def report_error(interaction: discord.Interaction[Any], error: Exception) 
         )
         outcome = "incident"
     command = interaction.command.qualified_name if interaction.command else "component"
-    metrics.COMMANDS.labels(command, outcome).inc()
+    command_finished(interaction, outcome, command)
     try:
         await reply(interaction, message, ephemeral=True)
     except discord.HTTPException:
