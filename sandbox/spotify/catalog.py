@@ -13,7 +13,7 @@ import random
 from collections.abc import Iterable, Sequence
 
 from . import names
-from .music import Album, Episode, LocalFile, Music, Profile, make_id, sub_rng
+from .music import N_ARTISTS, Album, Episode, LocalFile, Music, Profile, make_id, sub_rng
 from .names import rchoice
 from .presets import add_presets
 from .users import (
@@ -38,11 +38,13 @@ class Catalog:
         today: dt.date | None = None,
         profile: Profile = "messy",
         music: Music | None = None,
+        artists: int = N_ARTISTS,
     ) -> None:
         self.seed = seed
         self.today = today or dt.date.today()
         self.profile: Profile = profile
-        self.music = music or Music.shared(seed, self.today, profile)
+        self.artists = artists
+        self.music = music or Music.shared(seed, self.today, profile, artists)
         self.now_ts = dt.datetime.combine(self.today, dt.time(12, 0), dt.UTC).timestamp()
         # generated plays end just before the day starts, so they are never in the future
         self.recent_end_ms = int(
@@ -63,7 +65,7 @@ class Catalog:
 
     def fresh(self) -> Catalog:
         """Back to the presets (and the shared music: added releases are forgotten)."""
-        return Catalog(self.seed, self.today, self.profile)
+        return Catalog(self.seed, self.today, self.profile, artists=self.artists)
 
     # ------------------------------------------------------------------ users
     def add_user(

@@ -64,6 +64,7 @@ class SpotifyEmulator:
         catalogue: Profile | None = None,
         development_mode: bool | None = None,
         search_window: str | None = None,
+        artists: int = 3000,
         access_token_lifetime: int = 3600,
         client_id: str = "sandbox-client",
         client_secret: str = "sandbox-secret",
@@ -80,6 +81,7 @@ class SpotifyEmulator:
             ),
             search_window=search_window or fallback["search_window"],
             access_token_lifetime=access_token_lifetime,
+            artists=artists,
         )
         self._runner: web.AppRunner | None = None
         self.base_url: str | None = None

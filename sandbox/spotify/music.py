@@ -152,19 +152,25 @@ class LocalFile:
 class Music:
     """Artists, releases and tracks (tracks as parallel lists: 60,000+ of them)."""
 
-    _shared_cache: ClassVar[dict[tuple[int, dt.date, str], Music]] = {}
+    _shared_cache: ClassVar[dict[tuple[int, dt.date, str, int], Music]] = {}
 
     @classmethod
-    def shared(cls, seed: int, today: dt.date, profile: Profile) -> Music:
+    def shared(cls, seed: int, today: dt.date, profile: Profile, artists: int = N_ARTISTS) -> Music:
         """The process-wide copy for these parameters (built on first use)."""
-        key = (seed, today, profile)
+        key = (seed, today, profile, artists)
         if key not in cls._shared_cache:
-            cls._shared_cache[key] = cls(seed, today, profile)
+            cls._shared_cache[key] = cls(seed, today, profile, artists)
         return cls._shared_cache[key]
 
-    def __init__(self, seed: int, today: dt.date, profile: Profile = "messy") -> None:
+    def __init__(
+        self, seed: int, today: dt.date, profile: Profile = "messy", artists: int = N_ARTISTS
+    ) -> None:
+        """``artists`` above 3,000 adds a long tail of little-known artists with a few
+        releases each (for benchmarks of tens of thousands of watched artists)."""
         if profile not in PROFILES:
             raise ValueError(f"unknown catalogue profile {profile!r} (use one of {PROFILES})")
+        if artists < N_ARTISTS:
+            raise ValueError(f"a catalogue has at least {N_ARTISTS} artists")
         self.seed = seed
         self.today = today
         self.profile: Profile = profile
@@ -175,6 +181,8 @@ class Music:
             self._add_back_catalogue()
             self._add_collaborations()
             self._make_names_messy()
+        if artists > N_ARTISTS:
+            self._add_long_tail(artists - N_ARTISTS)
         self._build_shows()
         self._index()
 
@@ -309,6 +317,37 @@ class Music:
                 pop,
                 f"back:{k}",
             )
+
+    def _add_long_tail(self, n: int) -> None:
+        """``n`` more artists, each with 1-4 releases (one in six of them recent)."""
+        rng = sub_rng(self.seed, "long-tail")
+        for k in range(n):
+            idx = len(self.artists)
+            name = (
+                f"{rchoice(rng, names.FIRST)} {rchoice(rng, names.LAST)} {rchoice(rng, names.BAND)}"
+            )
+            if self.profile == "messy" and rng.random() < 0.2:
+                name = names.messy(rng, rchoice(rng, tuple(names.KINDS)), name)
+            pop = 1 + int(rng.random() * 20)
+            self.artists.append(
+                Artist(idx, make_id(self.seed, "artist", idx), name, pop, int(rng.random() * 5000))
+            )
+            for r in range(1 + int(rng.random() ** 2 * 4)):
+                single = rng.random() < 0.6
+                recent = rng.random() < 1 / 6
+                age = int(rng.random() * SPREAD_DAYS) if recent else int(60 + rng.random() * 3650)
+                self._append_album(
+                    rng,
+                    make_id(self.seed, "album", f"tail:{k}:{r}"),
+                    names.word(rng),
+                    "single" if single else "album",
+                    (idx,),
+                    self.today - dt.timedelta(days=age),
+                    "day",
+                    rint(rng, 1, 2) if single else rint(rng, 4, 8),
+                    max(0, pop - int(rng.random() * 10)),
+                    f"tail:{k}:{r}",
+                )
 
     def _add_collaborations(self) -> None:
         """Credit about one release in six to 2-6 artists, half of them with a star."""

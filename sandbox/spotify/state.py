@@ -160,6 +160,7 @@ class EmulatorState:
         development_mode: bool,
         search_window: str,
         access_token_lifetime: int,
+        artists: int,
     ) -> None:
         self.seed = seed
         self.today = today
@@ -173,7 +174,7 @@ class EmulatorState:
             search_window=search_window,
             access_token_lifetime=access_token_lifetime,
         )
-        self.catalog = Catalog(seed, today, profile)
+        self.catalog = Catalog(seed, today, profile, artists=artists)
         self.search_cache: dict[tuple[Any, ...], list[int]] = {}
         self._forget()
 

@@ -171,3 +171,23 @@ async def test_the_tidy_catalogue_is_one_option_away() -> None:
 def test_an_unknown_profile_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown catalogue profile"):
         Music(2026, TODAY, "chaotic")  # type: ignore[arg-type]
+
+
+async def test_a_long_tail_of_artists_for_benchmarks() -> None:
+    emu = SpotifyEmulator(today=TODAY, catalogue="messy", artists=3500)
+    await emu.start()
+    try:
+        async with SpotifyControl(emu.base_url or "") as ctl:
+            assert (await ctl.catalog())["artists"] == 3500
+            await ctl.create_user("fan", following=400)
+            followed = await ctl.followed_artists("fan")
+            music = emu.catalog.music
+            tail = [a for a in followed if music.artist_index[a] >= 3000]
+            assert tail  # members follow little-known artists too
+            sp = await user_sp(emu, ctl, "fan")
+            albums = await call(sp.artist_albums, tail[0], limit=10)
+            assert 1 <= albums["total"] <= 4
+    finally:
+        await emu.stop()
+    with pytest.raises(ValueError, match="at least 3000"):
+        Music(2026, TODAY, "messy", artists=10)
