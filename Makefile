@@ -3,9 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.py | cksum | cut -d' ' -f1)
-# type-checked strictly: the application, and the parts of sandbox/ (and their tests) that are
-TYPED := bot db cogs sandbox/discord sandbox/harness.py sandbox/control.py sandbox/views.py \
-	sandbox/processes.py sandbox/__main__.py tests
+# type-checked strictly: the application, the sandbox and the tests
+TYPED := bot db cogs sandbox tests
 
 .PHONY: install run demo test lint format bench docker-check clean
 
