@@ -2,14 +2,13 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
-# type-checked strictly: the application, and the parts of sandbox/ (and their tests) that are
-TYPED := bot db cogs sandbox/discord sandbox/harness.py sandbox/browser.py sandbox/control.py \
-	sandbox/views.py sandbox/processes.py sandbox/__main__.py tests
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.py | cksum | cut -d' ' -f1)
+# type-checked strictly: the application, the sandbox and the tests
+TYPED := bot db cogs sandbox tests
 
-.PHONY: install run demo test lint format bench clean
+.PHONY: install run demo test lint format bench docker-check clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -38,6 +37,10 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The README's Docker path end to end (needs a Docker daemon; not part of make test).
+docker-check: $(STAMP)
+	$(BIN)/python -m sandbox.docker_check
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -6,10 +6,11 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from typing import Any
 
-from bot.config import ConfigError, Role, Settings, load_settings
+from bot.config import ConfigError, Role, load_settings
+from bot.keys import generate_key
 from bot.logs import configure
+from bot.problems import OperatorError
 
 # What the bot needs in a channel: see it, post, embed, link buttons need nothing more.
 INVITE_PERMISSIONS = 0x400 | 0x800 | 0x4000  # View Channel, Send Messages, Embed Links
@@ -29,9 +30,25 @@ def parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--guild", type=int, help="register for one server only (instant, for testing)"
     )
-    commands.add_parser("invite-url", help="print the link that invites the bot to a server")
+    invite = commands.add_parser(
+        "invite-url", help="print the link that invites the bot to a server"
+    )
+    invite.add_argument(
+        "--application-id",
+        type=int,
+        help="the Application ID from the developer portal (then Discord is not asked)",
+    )
+    commands.add_parser(
+        "doctor", help="check this deployment: settings, database, Discord, Spotify"
+    )
+    commands.add_parser("generate-key", help="print a new key for ENCRYPTION_KEYS")
     demo = commands.add_parser("demo", help="run everything against the local sandbox and narrate")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
+    demo.add_argument(
+        "--database-url",
+        help="use this PostgreSQL database (its rows are added to) instead of a temporary "
+        "embedded one; DATABASE_URL from the environment or .env is never used",
+    )
     commands.add_parser(
         "reencrypt", help="re-encrypt stored tokens with the first ENCRYPTION_KEYS key"
     )
@@ -43,7 +60,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from sandbox.demo import main as demo_main
 
-        return int(demo_main(quiet=args.quiet))
+        return int(demo_main(quiet=args.quiet, database_url=args.database_url))
+    if args.command == "generate-key":
+        print(generate_key())
+        return 0
+    if args.command == "doctor":
+        from bot.doctor import main as doctor_main
+
+        return doctor_main()
+    if args.command == "invite-url" and args.application_id:
+        print(invite_url(args.application_id))
+        return 0
     role = {
         "run": Role.RUN,
         "gateway": Role.GATEWAY,
@@ -52,48 +79,62 @@ def main(argv: Sequence[str] | None = None) -> int:
         "migrate": Role.MIGRATE,
         "sync-commands": Role.SYNC_COMMANDS,
         "invite-url": Role.SYNC_COMMANDS,
-        "reencrypt": Role.MIGRATE,
+        "reencrypt": Role.REENCRYPT,
     }[args.command]
     try:
         settings = load_settings(role)
     except ConfigError as error:
         print(error.render(), file=sys.stderr)
         return 2
-    configure(settings.log_level, settings.log_format)
+    one_off = role not in {Role.RUN, Role.GATEWAY, Role.WEB, Role.WORKER}
+    # A one-off command prints its result; its log says only what went wrong.
+    level = "WARNING" if one_off and settings.log_level == "INFO" else None
+    configure(level or settings.log_level, settings.log_format)
 
     from bot import runtime
 
     try:
-        return _run(args, settings, role, runtime)
-    except ConfigError as error:  # found while starting (an unreadable key file...)
-        print(error.render(), file=sys.stderr)
-        return 2
-
-
-def _run(args: argparse.Namespace, settings: Settings, role: Role, runtime: Any) -> int:
-    if args.command == "invite-url":
-        print(invite_url(asyncio.run(runtime.application_id(settings))))
-    elif args.command == "migrate":
-        asyncio.run(runtime.migrate(settings))
-        print("The database schema is up to date.")
-    elif args.command == "sync-commands":
-        names = asyncio.run(runtime.sync_commands(settings, args.guild))
-        where = f"server {args.guild}" if args.guild else "every server (may take up to an hour)"
-        print(f"Registered {len(names)} commands for {where}: {', '.join(sorted(names))}")
-    elif args.command == "reencrypt":
-        done = asyncio.run(runtime.reencrypt(settings))
-        print(f"Re-encrypted the tokens of {done.rotated} linked accounts with the first key.")
-        if done.unreadable:
+        if args.command == "invite-url":
+            print(invite_url(asyncio.run(runtime.application_id(settings))))
+        elif args.command == "migrate":
+            result = asyncio.run(runtime.migrate(settings))
             print(
-                f"{done.unreadable} linked accounts have tokens that no key in ENCRYPTION_KEYS "
-                "can decrypt: they were encrypted with a key that is no longer listed. Put that "
-                "key back in ENCRYPTION_KEYS (after the new one) and run `encore reencrypt` "
-                "again; without it those members must /link again (Encore asks them to).",
-                file=sys.stderr,
+                f"The database schema was upgraded from {result.before or 'empty'} to "
+                f"{result.after}."
+                if result.changed
+                else f"The database schema is up to date (revision {result.after})."
             )
-            return 1
-    else:
-        asyncio.run(runtime.run_roles(settings, role))
+        elif args.command == "sync-commands":
+            names = asyncio.run(runtime.sync_commands(settings, args.guild))
+            where = (
+                f"server {args.guild}" if args.guild else "every server (may take up to an hour)"
+            )
+            print(f"Registered {len(names)} commands for {where}: {', '.join(sorted(names))}")
+        elif args.command == "reencrypt":
+            done = asyncio.run(runtime.reencrypt(settings))
+            print(f"Re-encrypted the tokens of {done.rotated} linked accounts with the first key.")
+            if done.unreadable:
+                print(
+                    f"{done.unreadable} linked accounts have tokens that no key in "
+                    "ENCRYPTION_KEYS can decrypt: they were encrypted with a key that is no "
+                    "longer listed. Put that key back in ENCRYPTION_KEYS (after the new one) "
+                    "and run `encore reencrypt` again; without it those members must /link "
+                    "again (Encore asks them to).",
+                    file=sys.stderr,
+                )
+                return 1
+        else:
+            asyncio.run(runtime.run_roles(settings, role))
+    except OperatorError as error:
+        if args.command == "invite-url" and error.status != 2:
+            error.todo += (
+                "; or give the id yourself: `encore invite-url --application-id ID` (the "
+                "Application ID on the developer portal's General Information page)"
+            )
+        print(error.render(), file=sys.stderr)
+        return error.status
+    except KeyboardInterrupt:
+        return 130
     return 0
 
 

@@ -16,6 +16,7 @@ from bot import metrics, options
 from bot.discord_setup import NO_MENTIONS
 from bot.outbox import Undeliverable
 from bot.services import Services
+from bot.ui.command_metrics import command_finished, command_started
 from bot.ui.errors import report_error
 from bot.ui.messages import reply
 
@@ -34,11 +35,12 @@ class EncoreTree(app_commands.CommandTree["EncoreBot"]):
     async def interaction_check(self, interaction: discord.Interaction[EncoreBot]) -> bool:
         if interaction.type is not discord.InteractionType.application_command:
             return True
+        command_started(interaction)
         data: dict[str, Any] = dict(interaction.data or {})
         message = options.check(self, data, interaction.guild_id)
         if message is None:
             return True
-        metrics.COMMANDS.labels(str(data.get("name", "?")), "bad_option").inc()
+        command_finished(interaction, "bad_option", str(data.get("name", "?")))
         await reply(interaction, message)
         return False
 
@@ -83,6 +85,11 @@ class EncoreBot(commands.AutoShardedBot):
 
     async def send_dm(self, discord_user_id: int, content: str) -> None:
         await send_dm(self, discord_user_id, content)
+
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction[EncoreBot], command: object
+    ) -> None:
+        command_finished(interaction, "ok")  # failures are counted by report_error
 
     async def on_shard_ready(self, shard_id: int) -> None:
         self.services.status["gateway"] = "connected"

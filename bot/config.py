@@ -25,6 +25,7 @@ class Role(StrEnum):
     WEB = "web"
     WORKER = "worker"
     MIGRATE = "migrate"
+    REENCRYPT = "reencrypt"
     SYNC_COMMANDS = "sync-commands"
 
     @property
@@ -53,10 +54,38 @@ class ConfigError(Exception):
         return "\n".join(lines)
 
 
+KEY_COMMAND = "encore generate-key (in Docker: docker compose run --rm --no-deps web generate-key)"
+
 DEMO_HINT = (
     "To try Encore with no accounts at all, run `make demo`: it starts local stand-ins "
     "for Discord and Spotify. See .env.example for every setting."
 )
+
+
+DATABASE_URL_SHAPE = "postgresql://USER:PASSWORD@HOST:5432/DATABASE"
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a PostgreSQL URL, or None (the message never repeats the URL)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return f"not a URL; it should look like {DATABASE_URL_SHAPE}"
+    if parsed.get_backend_name() not in {"postgresql", "postgres"}:
+        return (
+            f"not a PostgreSQL URL (it starts with '{parsed.drivername}://'); "
+            f"it should look like {DATABASE_URL_SHAPE}"
+        )
+    return None
+
+
+def safe_database_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)  # the password as ***
 
 
 def _is_loopback(host: str) -> bool:
@@ -127,6 +156,32 @@ class Settings(BaseSettings):
             )
         return value.strip() if value is not None else None
 
+    # Operating it: waiting for dependencies, and what each process tells its monitoring.
+    startup_timeout: float = Field(90.0, gt=0)  # wait this long for the database, Discord, READY
+    metrics_host: str = "127.0.0.1"  # the gateway's and worker's own /metrics listener
+    metrics_port: int = Field(0, ge=0, le=65535)  # 0: no listener of its own
+    monitoring_token: SecretStr | None = None  # opens /metrics and the detailed /health
+    heartbeat_seconds: float = Field(15.0, gt=0)  # how often each process reports itself
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        problem = database_url_problem(value.get_secret_value().strip())
+        if problem:
+            raise ValueError(problem)
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("monitoring_token")
+    @classmethod
+    def _check_monitoring_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("too short to be a secret: use at least 16 random characters")
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
@@ -148,8 +203,7 @@ class Settings(BaseSettings):
             except (ValueError, TypeError):
                 raise ValueError(
                     f"key {position} is not a Fernet key (32 url-safe base64-encoded bytes); "
-                    'make one with: python -c "from cryptography.fernet import Fernet; '
-                    'print(Fernet.generate_key().decode())"'
+                    f"make one with: {KEY_COMMAND}"
                 ) from None
         return keys
 
@@ -204,6 +258,13 @@ class Settings(BaseSettings):
     def embedded_database(self) -> bool:
         return self.database_url is None
 
+    @property
+    def database_display(self) -> str:
+        """The database for a log line or a message: the URL without its password."""
+        if self.database_url is None:
+            return f"embedded PostgreSQL in {self.encore_data_dir / 'postgres'}"
+        return safe_database_url(self.database_url.get_secret_value())
+
     def require(self, role: Role) -> None:
         """Raise ConfigError naming every setting the role needs but lacks."""
         problems: dict[str, str] = {}
@@ -219,10 +280,11 @@ class Settings(BaseSettings):
                 "needed with DISCORD_CLIENT_SECRET: the application id from the developer "
                 "portal's OAuth2 page"
             )
-        if not self.embedded_database and not self.encryption_keys and role is not Role.MIGRATE:
+        uses_tokens = role not in {Role.MIGRATE, Role.SYNC_COMMANDS}  # those read no token
+        if not self.embedded_database and not self.encryption_keys and uses_tokens:
             problems["ENCRYPTION_KEYS"] = (
                 "required with an external DATABASE_URL: tokens are encrypted with it and it "
-                "must be the same on every process"
+                f"must be the same on every process; make one with: {KEY_COMMAND}"
             )
         if self.shard_ids is not None:
             if self.shard_count is None:
@@ -258,6 +320,7 @@ def load_settings(role: Role, **overrides: Any) -> Settings:
                     "SPOTIFY_CLIENT_SECRET",
                     "DISCORD_CLIENT_SECRET",
                     "DATABASE_URL",
+                    "MONITORING_TOKEN",
                 }
                 else message
             )

@@ -94,8 +94,8 @@ class MissingScope(EncoreError):
         if self.missing:
             message = (
                 "Your Spotify link does not let Encore do this yet: it lacks "
-                f"{', '.join(f'`{scope}`' for scope in self.missing)}. Link again to grant "
-                "it; your likes, queues and settings are kept."
+                f"{', '.join(f'`{scope}`' for scope in self.missing)}. Link again (the "
+                "button, or `/link`) to grant it; your likes, queues and settings are kept."
             )
         super().__init__(message)
 

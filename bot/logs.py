@@ -61,6 +61,29 @@ class QuietVoiceFilter(logging.Filter):
         return "voice will NOT be supported" not in record.getMessage()
 
 
+# Network trouble a library retries by itself: one line says it, the traceback is for DEBUG.
+_TRANSIENT = (OSError, TimeoutError)
+
+
+class LibraryTracebackFilter(logging.Filter):
+    """discord.py logs a full traceback each time it retries a connection (every 5 s while
+    Discord is unreachable); an operator needs one line naming the error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("bot.") or not record.exc_info:
+            return True
+        error = record.exc_info[1]
+        if isinstance(error, _TRANSIENT) or type(error).__module__.startswith(
+            ("aiohttp", "discord")
+        ):
+            if logging.getLogger().isEnabledFor(logging.DEBUG):
+                return True
+            record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
+            record.args = None
+            record.exc_info = None
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -76,6 +99,7 @@ class JsonFormatter(logging.Formatter):
 
 def configure(level: str = "INFO", fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(LibraryTracebackFilter())
     handler.addFilter(ScrubFilter())
     handler.addFilter(QuietVoiceFilter())
     handler.setFormatter(
@@ -89,3 +113,7 @@ def configure(level: str = "INFO", fmt: str = "text") -> None:
     for noisy in ("discord.gateway", "discord.client", "aiohttp.access", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     logging.getLogger("discord.http").setLevel(logging.WARNING)
+    # Our own lines say what matters (schema revision, database, listening address);
+    # alembic's plugin and "Context impl" lines and pgserver's initdb output are noise.
+    for library in ("alembic", "pgserver"):
+        logging.getLogger(library).setLevel(max(logging.WARNING, root.level))

@@ -15,16 +15,29 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 import cogs
+from bot import __version__, metrics
 from bot.client import EncoreBot, intents, send_dm
 from bot.clock import Clock
 from bot.config import Role, Settings
 from bot.discord_setup import point_discord_at
+from bot.heartbeat import Heartbeat, shards_text
+from bot.keys import generate_key, keys_for_reencrypt, runtime_keys
+from bot.observability import start_metrics_server
+from bot.problems import OperatorError
 from bot.scheduler import build_scheduler
-from bot.services import Services
+from bot.services import Services, database_url
 from bot.spotify import Reencrypted
+from bot.startup import (
+    discord_refused_token,
+    gateway_not_ready,
+    gateway_problem,
+    wait_for_database,
+    wait_for_discord,
+)
 from bot.ui.digest_poster import DiscordPoster
 from bot.web import start as start_web
-from db.migrate import upgrade
+from db.engine import create_engine
+from db.migrate import Upgrade, upgrade
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +51,31 @@ def all_cogs() -> tuple[str, ...]:
     )
 
 
+ROLE_NAMES = {
+    Role.RUN: "every role (gateway, web, worker)",
+    Role.GATEWAY: "the gateway role",
+    Role.WEB: "the web role",
+    Role.WORKER: "the worker role",
+}
+
+
 @contextlib.asynccontextmanager
-async def services_for(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Services]:
-    services = await Services.build(settings)
+async def services_for(
+    settings: Settings, *, migrate: bool = True, keys: list[str] | None = None
+) -> AsyncIterator[Services]:
+    """Services for a one-off command: the database waited for, never a key created."""
+    services = await Services.build(settings, keys=keys)
     try:
         if migrate:
+            await wait_for_database(services.engine, _url(services), settings)
             await upgrade(services.engine)
         yield services
     finally:
         await services.close()
+
+
+def _url(services: Services) -> str:
+    return services.engine.url.render_as_string(hide_password=False)
 
 
 def discord_token(settings: Settings) -> str:
@@ -87,33 +116,65 @@ class Encore:
         self.bot: EncoreBot | None = None
         self.web: web.AppRunner | None = None
         self.scheduler: AsyncIOScheduler | None = None
+        self.heartbeat: Heartbeat
 
-    async def start(self, *, ready_timeout: float = 60) -> None:
+    async def start(self, *, ready_timeout: float | None = None) -> None:
+        """Start the role; raises OperatorError (with what to do) for what it cannot get past."""
+        try:
+            await self._start(ready_timeout)
+        except BaseException:
+            await self.stop()  # what did start is closed again: no unclosed sessions
+            raise
+
+    async def _start(self, ready_timeout: float | None) -> None:
         settings, role = self.settings, self.role
+        log.info(
+            "Encore %s starting: %s; database %s",
+            __version__,
+            ROLE_NAMES[role],
+            settings.database_display,
+        )
         point_discord_at(settings.discord_api_url, settings.discord_gateway_url)
-        self.services = await Services.build(settings, clock=self._clock)
+        # Only a role in embedded mode may make a key (bot.keys); one-off commands never do.
+        self.services = await Services.build(
+            settings, clock=self._clock, keys=runtime_keys(settings)
+        )
         self._stack.push_async_callback(self.services.close)
+        await wait_for_database(self.services.engine, _url(self.services), settings)
         await upgrade(self.services.engine)
+        if role.needs_discord:
+            await wait_for_discord(settings)
+        self.heartbeat = Heartbeat(
+            self.services.sessions,
+            role.value,
+            interval=settings.heartbeat_seconds,
+            facts=self._facts,
+            outbox=role is not Role.WEB,
+        )
+        metrics.INFO.labels(__version__, role.value).set(1)
+        if settings.metrics_port:
+            metrics_server = await start_metrics_server(settings, role.value, self.heartbeat)
+            self._stack.push_async_callback(metrics_server.cleanup)
         if role in {Role.RUN, Role.WEB}:
             self.web = await start_web(self.services, settings.web_host, settings.web_port)
             self._stack.push_async_callback(self.web.cleanup)
         if role in {Role.RUN, Role.GATEWAY}:
             self.bot = self._bot_class(
                 self.services,
-                cogs=all_cogs(),
                 shard_ids=settings.shard_ids,
                 shard_count=settings.shard_count,
+                cogs=all_cogs(),
                 **self._bot_options,
             )
             self._stack.push_async_callback(self.bot.close)
             token = discord_token(settings)
             self.tasks.append(asyncio.create_task(self.bot.start(token), name="gateway"))
-            await self._wait_ready(self.bot, ready_timeout)
+            await self._wait_ready(self.bot, ready_timeout or settings.startup_timeout)
             self.services.digests.attach(DiscordPoster(self.bot, settings.discord_global_rate))
         if role is Role.WORKER:
             rest = RestClient()
-            await rest.login(discord_token(settings))
             self._stack.push_async_callback(rest.close)
+            await login(rest, discord_token(settings))
             self.services.digests.attach(DiscordPoster(rest, settings.discord_global_rate))
 
             async def deliver(user_id: int, content: str) -> None:
@@ -121,10 +182,44 @@ class Encore:
 
             self.tasks.append(asyncio.create_task(self.services.outbox.run(deliver), name="outbox"))
         if role in {Role.RUN, Role.WORKER} and self._with_scheduler:
-            self.scheduler = build_scheduler(self.services)
+            self.scheduler = build_scheduler(self.services, on_tick=self.heartbeat.ticked)
             self.scheduler.start()
             self._stack.callback(self.scheduler.shutdown, wait=False)
-        log.info("Encore %s role started", role.value)
+        await self.heartbeat.beat()
+        self._stack.push_async_callback(self.heartbeat.remove)
+        self.tasks.append(asyncio.create_task(self.heartbeat.run(), name="heartbeat"))
+        log.info("Encore %s started: %s", __version__, self._summary())
+
+    def _facts(self) -> dict[str, Any]:
+        """What this process's heartbeat reports beyond being alive: the gateway's shards."""
+        bot = self.bot
+        if bot is None or bot.shard_count is None:
+            return {}
+        shards = bot.shards
+        connected = sum(1 for shard in shards.values() if not shard.is_closed())
+        metrics.GATEWAY_SHARDS.set(connected)
+        return {
+            "shard_ids": sorted(bot.shard_ids)
+            if bot.shard_ids is not None
+            else list(range(bot.shard_count)),
+            "shard_count": bot.shard_count,
+            "shards_connected": connected,
+            "guilds": len(bot.guilds),
+        }
+
+    def _summary(self) -> str:
+        parts: list[str] = []
+        facts = self._facts()
+        if facts:
+            parts.append(
+                f"gateway with {shards_text(facts['shard_ids'], facts['shard_count'])} "
+                f"({facts['guilds']} server{'' if facts['guilds'] == 1 else 's'})"
+            )
+        if self.web is not None:
+            parts.append(f"web on http://{self.settings.web_host}:{self.settings.web_port}")
+        if self.role in {Role.RUN, Role.WORKER}:
+            parts.append("worker" + ("" if self.scheduler else " (scheduler off)"))
+        return ", ".join(parts)
 
     async def _wait_ready(self, bot: EncoreBot, timeout: float) -> None:
         ready = asyncio.create_task(bot.wait_until_ready())
@@ -134,8 +229,15 @@ class Encore:
         if ready not in done:
             ready.cancel()
             for task in done:
-                task.result()  # the gateway task failed: raise its error
-            raise TimeoutError("the Discord gateway did not become ready")
+                _raise_explained(task)  # the gateway task failed: say why
+            facts = self._facts()
+            shards = (
+                f"{shards_text(facts['shard_ids'], facts['shard_count'])}, "
+                f"{facts['shards_connected']} connected"
+                if facts
+                else "no shard connected"
+            )
+            raise gateway_not_ready(self.settings, timeout, shards)
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -150,11 +252,11 @@ class Encore:
             waiter = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait([waiter, *self.tasks], return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()
-            for task in done:
-                if task is not waiter and not task.cancelled() and task.exception() is not None:
-                    log.error("%s stopped", task.get_name(), exc_info=task.exception())
+            failed = [t for t in done if t is not waiter and not t.cancelled() and t.exception()]
         finally:
             await self.stop()
+        for task in failed:
+            _raise_explained(task)  # a role's task ended: exit with why, not with 0
 
 
 async def run_roles(settings: Settings, role: Role) -> None:
@@ -170,37 +272,90 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
+def _raise_explained(task: asyncio.Task[Any]) -> None:
+    error = task.exception()
+    if error is None:
+        return
+    explained = gateway_problem(error)
+    if explained is not None:
+        raise explained from None
+    raise error
+
+
+async def login(client: discord.Client, token: str) -> None:
+    """Log in over REST; a refused token is the owner's to fix, not a traceback."""
+    try:
+        await client.login(token)
+    except discord.LoginFailure:
+        raise discord_refused_token() from None
+
+
+# A one-off command reads and writes no tokens: its cipher key is made here and never stored.
+def throwaway_keys() -> list[str]:
+    return [generate_key()]
+
+
+@contextlib.asynccontextmanager
+async def logged_in_bot(services: Services, settings: Settings) -> AsyncIterator[EncoreBot]:
+    """The bot logged in over REST with its whole command tree, never on the gateway."""
+    bot = EncoreBot(services, cogs=all_cogs(), deliver_outbox=False)
+    try:
+        await login(bot, discord_token(settings))  # runs setup_hook: cogs are loaded
+        yield bot
+    finally:
+        await bot.close()
+
+
 async def sync_commands(settings: Settings, guild_id: int | None) -> list[str]:
     point_discord_at(settings.discord_api_url, settings.discord_gateway_url)
-    async with services_for(settings, migrate=False) as services:
-        bot = EncoreBot(services, cogs=all_cogs(), deliver_outbox=False)
+    await wait_for_discord(settings, timeout=0)
+    async with (
+        services_for(settings, migrate=False, keys=throwaway_keys()) as services,
+        logged_in_bot(services, settings) as bot,
+    ):
+        guild = discord.Object(guild_id) if guild_id else None
+        if guild is not None:
+            bot.tree.copy_global_to(guild=guild)
         try:
-            await bot.login(discord_token(settings))  # runs setup_hook: cogs are loaded
-            guild = discord.Object(guild_id) if guild_id else None
-            if guild is not None:
-                bot.tree.copy_global_to(guild=guild)
             synced = await bot.tree.sync(guild=guild)
-        finally:
-            await bot.close()
+        except (discord.Forbidden, discord.NotFound) as error:
+            if guild_id is None:
+                raise
+            raise unknown_guild(guild_id, error) from None
     return [command.name for command in synced]
+
+
+def unknown_guild(guild_id: int, error: discord.HTTPException) -> OperatorError:
+    return OperatorError(
+        f"the bot is not in server {guild_id} (Discord answered {error.status} {error.text}).",
+        "invite it first with the link from `encore invite-url`, and check the id: right-click "
+        "the server icon -> Copy Server ID (with Developer Mode on in Discord's settings)",
+    )
 
 
 async def application_id(settings: Settings) -> int:
     """The bot's application id, as Discord knows it (this also checks the token)."""
     point_discord_at(settings.discord_api_url, settings.discord_gateway_url)
+    await wait_for_discord(settings, timeout=0)
     client = RestClient()
     try:
-        await client.login(discord_token(settings))
+        await login(client, discord_token(settings))
         return (await client.application_info()).id
     finally:
         await client.close()
 
 
-async def migrate(settings: Settings) -> None:
-    async with services_for(settings):
-        pass
+async def migrate(settings: Settings) -> Upgrade:
+    """Upgrade the schema: no services, no key (migrations touch no token)."""
+    url = await database_url(settings)
+    engine = create_engine(url, pool_size=1)
+    try:
+        await wait_for_database(engine, url, settings)
+        return await upgrade(engine)
+    finally:
+        await engine.dispose()
 
 
 async def reencrypt(settings: Settings) -> Reencrypted:
-    async with services_for(settings) as services:
+    async with services_for(settings, keys=keys_for_reencrypt(settings)) as services:
         return await services.tokens.reencrypt_all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -14,23 +15,32 @@ log = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[object]]
 
 
-def _guarded(name: str, job: Job) -> Job:
+def _guarded(name: str, job: Job, on_tick: Callable[[str], None] | None = None) -> Job:
     async def run() -> None:
         try:
             await job()
+        except asyncio.CancelledError:
+            # The process is stopping mid-job (a retry's pause, say): nothing failed, and
+            # APScheduler would log the cancellation as a traceback.
+            log.info("Scheduled job %s stopped: Encore is shutting down", name)
+            return
         except Exception:
             log.exception("Scheduled job %s failed; it runs again at its next tick", name)
+        if on_tick is not None:
+            on_tick(name)  # the heartbeat's "last tick": the scheduler is alive
 
     return run
 
 
-def build_scheduler(services: Services) -> AsyncIOScheduler:
+def build_scheduler(
+    services: Services, *, on_tick: Callable[[str], None] | None = None
+) -> AsyncIOScheduler:
     """Every periodic job of the worker role. Each is safe to run in many processes at once."""
     scheduler = AsyncIOScheduler(timezone="UTC")
 
     def every(name: str, job: Job, seconds: float, *, at_start: bool = True) -> None:
         scheduler.add_job(
-            _guarded(name, job),
+            _guarded(name, job, on_tick),
             "interval",
             seconds=seconds,
             id=name,

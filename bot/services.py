@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import logs
 from bot.clock import Clock, SystemClock
-from bot.config import ConfigError, Settings
+from bot.config import Settings
 from bot.digests import DigestService
+from bot.keys import required_keys
 from bot.likes import LikeService
 from bot.linking import DiscordIdentity, LinkService
 from bot.outbox import Outbox
@@ -28,38 +28,6 @@ from bot.spotify import SpotifyAccounts, SpotifyGateway, TokenCipher, TokenStore
 from db.engine import SessionFactory, create_engine, session_factory, start_embedded_postgres
 
 log = logging.getLogger(__name__)
-
-
-def encryption_keys(settings: Settings) -> list[str]:
-    """The configured keys; in embedded mode without any, a key kept in the data directory."""
-    if settings.encryption_keys:
-        return [key.get_secret_value() for key in settings.encryption_keys]
-    path = settings.encore_data_dir / "encryption.key"
-    if not path.exists():
-        settings.encore_data_dir.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(Fernet.generate_key().decode())
-        log.warning(
-            "No ENCRYPTION_KEYS: generated one into %s. Back it up: without it the stored "
-            "Spotify tokens cannot be read.",
-            path,
-        )
-    key = path.read_text().strip()
-    try:
-        Fernet(key)
-    except (ValueError, TypeError):
-        raise ConfigError(
-            {
-                "ENCRYPTION_KEYS": (
-                    f"not set, and {path} is {'empty' if not key else 'not a Fernet key'}. "
-                    "Put the key your tokens were encrypted with back in that file (or in "
-                    "ENCRYPTION_KEYS); if it is lost, delete the file: a new key is made and "
-                    "every member must /link again"
-                )
-            }
-        ) from None
-    return [key]
 
 
 async def database_url(settings: Settings) -> str:
@@ -88,13 +56,16 @@ class Services:
     status: dict[str, object] = field(default_factory=dict)  # in-process facts for /health
 
     @classmethod
-    async def build(cls, settings: Settings, *, clock: Clock | None = None) -> Services:
+    async def build(
+        cls, settings: Settings, *, clock: Clock | None = None, keys: Sequence[str] | None = None
+    ) -> Services:
+        """`keys` default to the configured ones (`bot.keys`: building services never makes one)."""
         clock = clock or SystemClock()
-        keys = encryption_keys(settings)
-        logs.hide(*keys, *_secrets_of(settings))
+        cipher_keys = list(keys) if keys else required_keys(settings)
+        logs.hide(*cipher_keys, *_secrets_of(settings))
+        cipher = TokenCipher(cipher_keys)
         engine = create_engine(await database_url(settings))
         sessions = session_factory(engine)
-        cipher = TokenCipher(keys)
         outbox = Outbox(sessions, clock)
         accounts = SpotifyAccounts(
             settings.spotify_accounts_url,

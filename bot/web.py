@@ -1,16 +1,18 @@
-"""The web role: the personal link, the OAuth callback, health, metrics and the JSON API."""
+"""The web role: the personal link and its callbacks, health, metrics and the JSON API.
+
+`bot.web_link` holds the link's pages, `bot.web_security` what every answer shares (headers,
+pages, budgets, timeouts); this module puts them together.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aiohttp import web
 from aiohttp.web_response import StreamResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from bot import __version__, metrics
 from bot.api import add_api_routes
+from bot.observability import health_report, may_see_details, prometheus_response, refused
 from bot.services import Services
 from bot.web_link import LinkPages
 from bot.web_security import (
@@ -27,36 +29,19 @@ SERVICES = web.AppKey("services", Services)
 
 
 async def health(request: web.Request) -> StreamResponse:
+    """Short for anyone (the container health check); the whole deployment for monitoring."""
     services = request.app[SERVICES]
-    report: dict[str, Any] = {"version": __version__}
-    try:
-        last = await services.releases.last_success()  # also proves the database answers
-        report["database"] = "ok"
-        report["last_release_ingestion"] = (
-            {
-                "finished_at": last.finished_at.isoformat(),
-                "source": last.source,
-                "releases": last.releases_seen,
-            }
-            if last is not None and last.finished_at is not None
-            else None
-        )
-    except Exception as error:
-        log.warning("Health check: database unreachable (%s)", type(error).__name__)
-        report["database"] = "unreachable"
-    report["gateway"] = services.status.get("gateway", "unknown")
-    for key in ("ingestion", "digests"):
-        if key in services.status:
-            report[key] = services.status[key]
-    healthy = report["database"] == "ok"
-    report["status"] = "ok" if healthy else "degraded"
-    return web.json_response(report, status=200 if healthy else 503)
+    settings = services.settings
+    detailed = may_see_details(request, settings, behind_proxy=settings.web_trust_forwarded)
+    status, report = await health_report(services, detailed=detailed)
+    return web.json_response(report, status=status)
 
 
 async def prometheus(request: web.Request) -> StreamResponse:
-    response = web.Response(body=generate_latest(metrics.REGISTRY))
-    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
-    return response
+    settings = request.app[SERVICES].settings
+    if not may_see_details(request, settings, behind_proxy=settings.web_trust_forwarded):
+        return refused()
+    return prometheus_response()
 
 
 def create_app(services: Services) -> web.Application:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -33,10 +34,14 @@ def async_url(url: str) -> str:
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
+_EMBEDDED: dict[Path, Any] = {}  # the servers this process started, by data directory
+
+
 def start_embedded_postgres(data_dir: Path) -> str:
     """Start (or reuse) a real PostgreSQL from the `pgserver` package; return its URL.
 
-    The cluster lives in `data_dir/postgres`, so data survives restarts.
+    The cluster lives in `data_dir/postgres`, so data survives restarts. It stops when the
+    last process using it exits (or at `stop_embedded_postgres`).
     """
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp serves.
@@ -45,8 +50,16 @@ def start_embedded_postgres(data_dir: Path) -> str:
 
         data_dir.mkdir(parents=True, exist_ok=True)
         server = get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
+    _EMBEDDED[data_dir.resolve()] = server
     log.info("No DATABASE_URL: using the embedded PostgreSQL in %s", data_dir / "postgres")
     return str(server.get_uri())
+
+
+def stop_embedded_postgres(data_dir: Path) -> None:
+    """Stop the embedded server this process started in `data_dir` (if it is the last user)."""
+    server = _EMBEDDED.pop(data_dir.resolve(), None)
+    if server is not None:
+        server.cleanup()
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:

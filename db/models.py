@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -267,6 +268,33 @@ class ShuffleQueue(Base):
     created_at: Mapped[dt.datetime] = _created()
 
     __table_args__ = (UniqueConstraint("discord_user_id", "source"),)
+
+
+class RoleHeartbeat(Base):
+    """One running Encore process: its role, and when it last said it was alive.
+
+    Each process upserts its row every HEARTBEAT_SECONDS (times are the database's own
+    `now()`, so clocks of different hosts do not matter) and deletes it when it stops; any
+    web replica reads them all for `/health`.
+    """
+
+    __tablename__ = "role_heartbeats"
+
+    process_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[dt.datetime] = _created()
+    last_beat_at: Mapped[dt.datetime] = _created()
+    beat_seconds: Mapped[float] = mapped_column(Float)
+    # The gateway's shards: the ids this process runs, of how many, how many are connected.
+    shard_ids: Mapped[list[Any] | None]
+    shard_count: Mapped[int | None] = mapped_column(Integer)
+    shards_connected: Mapped[int | None] = mapped_column(Integer)
+    guilds: Mapped[int | None] = mapped_column(Integer)
+    # The worker's scheduler: when a job last ran.
+    last_tick_at: Mapped[dt.datetime | None]
 
 
 # Every table that holds rows about one Discord user: `/forget-me` deletes from each.

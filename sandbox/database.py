@@ -52,16 +52,19 @@ async def _admin(url: str, statement: str) -> None:
         await connection.close()
 
 
-async def create_database(server: str, prefix: str = "encore_scratch") -> str:
-    """A new, migrated database on `server`; returns its URL."""
+async def create_database(
+    server: str, prefix: str = "encore_scratch", *, migrate: bool = True
+) -> str:
+    """A new database on `server` (migrated unless `migrate` is false); returns its URL."""
     name = f"{prefix}_{secrets.token_hex(4)}"
     await _admin(server, f'CREATE DATABASE "{name}"')
     url = make_url(async_url(server)).set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url)
-    try:
-        await upgrade(engine)
-    finally:
-        await engine.dispose()
+    if migrate:
+        engine = create_engine(url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
     return url
 
 
@@ -71,9 +74,11 @@ async def drop_database(server: str, url: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def scratch_database(prefix: str = "encore_scratch") -> AsyncIterator[str]:
+async def scratch_database(
+    prefix: str = "encore_scratch", *, migrate: bool = True
+) -> AsyncIterator[str]:
     server = server_url()
-    url = await create_database(server, prefix)
+    url = await create_database(server, prefix, migrate=migrate)
     try:
         yield url
     finally:

@@ -1,8 +1,10 @@
 """`encore demo`: the whole bot against the sandbox, narrated as a readable transcript.
 
-It starts an embedded PostgreSQL (or uses DATABASE_URL), both emulators and the real bot
-with all roles, then plays every scenario in `sandbox/scenarios/`. It exits 0 only if
-every step got the answer it expected.
+It starts a temporary embedded PostgreSQL (or uses the database given with
+`--database-url`; never DATABASE_URL, which names the owner's real database), both emulators
+and the real bot with all roles, then plays every scenario in `sandbox/scenarios/`. It exits 0
+only if every step got the answer it expected, and removes what it created in temporary
+folders.
 """
 
 from __future__ import annotations
@@ -11,15 +13,19 @@ import asyncio
 import importlib
 import os
 import pkgutil
+import shutil
 import sys
 import tempfile
 import textwrap
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from bot.config import safe_database_url
 from bot.logs import configure
+from db.engine import stop_embedded_postgres
 from sandbox.harness import MANAGE_GUILD, Reply, Sandbox
 
 
@@ -129,18 +135,36 @@ async def play(sandbox: Sandbox, *, quiet: bool = False, out: Any = sys.stdout) 
     return demo
 
 
-async def _main(quiet: bool) -> int:
+def clean_environment() -> None:
+    """The demo configures itself: no setting from the environment or .env reaches it."""
+    from bot.config import Settings
+
+    for name in Settings.model_fields:
+        os.environ.pop(name.upper(), None)
+
+
+async def _main(quiet: bool, database_url: str | None) -> int:
     configure("WARNING")
     started = time.monotonic()
-    data_dir = os.environ.get("ENCORE_DATA_DIR") or tempfile.mkdtemp(prefix="encore-demo-")
+    clean_environment()
+    data_dir = Path(tempfile.mkdtemp(prefix="encore-demo-"))
     print("Encore demo: local Discord and Spotify emulators, a real PostgreSQL, the real bot.")
     print(
-        f"Database: {'DATABASE_URL' if os.environ.get('DATABASE_URL') else 'embedded PostgreSQL in ' + data_dir}"
+        f"Database: {safe_database_url(database_url)} (--database-url)"
+        if database_url
+        else f"Database: a temporary embedded PostgreSQL in {data_dir} (removed at the end)"
     )
-    async with Sandbox(
-        os.environ.get("DATABASE_URL"), data_dir=data_dir, scheduler=True
-    ) as sandbox:
-        demo = await play(sandbox, quiet=quiet)
+    try:
+        async with Sandbox(
+            database_url,
+            data_dir=str(data_dir),
+            scheduler=True,
+            settings={"_env_file": None, "database_url": database_url},
+        ) as sandbox:
+            demo = await play(sandbox, quiet=quiet)
+    finally:
+        stop_embedded_postgres(data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)
     elapsed = time.monotonic() - started
     print()
     if demo.failures:
@@ -152,8 +176,9 @@ async def _main(quiet: bool) -> int:
     return 0
 
 
-def main(*, quiet: bool = False) -> int:
-    return asyncio.run(_main(quiet))
+def main(*, quiet: bool = False, database_url: str | None = None) -> int:
+    """`encore demo`: a temporary embedded database unless `database_url` is given."""
+    return asyncio.run(_main(quiet, database_url))
 
 
 if __name__ == "__main__":

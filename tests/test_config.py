@@ -35,6 +35,10 @@ def empty_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
                 "ENCRYPTION_",
                 "LOG_",
                 "SHARD_",
+                "STARTUP_",
+                "METRICS_",
+                "MONITORING_",
+                "HEARTBEAT_",
             )
         ):
             monkeypatch.delenv(name)
@@ -96,6 +100,15 @@ def test_external_database_requires_encryption_keys(
     assert "ENCRYPTION_KEYS" in err
 
 
+def test_commands_that_read_no_token_need_no_encryption_key() -> None:
+    external = {"database_url": "postgresql://db.example.org/encore", "discord_token": "t"}
+    for role in (Role.MIGRATE, Role.SYNC_COMMANDS):
+        assert load_settings(role, **external).encryption_keys == []
+    with pytest.raises(ConfigError) as caught:
+        load_settings(Role.REENCRYPT, **external)
+    assert "encore generate-key" in caught.value.problems["ENCRYPTION_KEYS"]
+
+
 def test_web_role_needs_no_discord_token() -> None:
     settings = load_settings(Role.WEB, spotify_client_id="id", spotify_client_secret="secret")
     assert settings.discord_token is None
@@ -154,3 +167,42 @@ def test_help_lists_every_command() -> None:
     )
     for command in ("run", "gateway", "web", "worker", "migrate", "sync-commands", "demo"):
         assert command in result.stdout
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_env_example_and_the_readme_list_every_setting() -> None:
+    from bot.config import Settings
+
+    example = (ROOT / ".env.example").read_text()
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## Configuration") : readme.index("**Keys.**")]
+    for name in (field.upper() for field in Settings.model_fields):
+        assert f"{name}=" in example, f"{name} is missing from .env.example"
+        assert f"`{name}`" in table, f"{name} is missing from the README's Configuration"
+    for compose_only in ("POSTGRES_PASSWORD", "ENCORE_DOMAIN"):
+        assert f"{compose_only}=" in example
+
+
+def test_compose_sets_what_a_container_needs_over_a_copied_env_file() -> None:
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    for name in ("gateway", "web", "worker"):
+        service = compose["services"][name]
+        assert service["env_file"] == ".env"
+        environment = service["environment"]
+        assert environment["WEB_HOST"] == "0.0.0.0" and environment["WEB_PORT"] == "8080"
+        assert environment["ENCORE_DATA_DIR"] == "/data"
+        assert environment["DATABASE_URL"].startswith("postgresql://encore:")
+        assert environment["METRICS_PORT"] == "9100"
+    assert compose["services"]["web"]["environment"]["WEB_TRUST_FORWARDED"] == "true"
+    assert "9100/health" in str(compose["services"]["worker"]["healthcheck"]["test"])
+
+
+def test_the_readme_backup_recipe_passes_bytes_through_without_a_terminal() -> None:
+    readme = (ROOT / "README.md").read_text()
+    backups = readme[readme.index("### Backups") : readme.index("## Security")]
+    commands = [line for line in backups.splitlines() if line.startswith("docker compose")]
+    assert commands and all(" exec -T " in line for line in commands)

@@ -36,9 +36,11 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.config",
             "bot.errors",
             "bot.inert",
+            "bot.keys",
             "bot.logs",
             "bot.metrics",
             "bot.music",
+            "bot.problems",
         ),
     ),
     (
@@ -53,6 +55,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.shuffle",
             "bot.releases",
             "bot.digests",
+            "bot.heartbeat",
         ),
     ),
     ("container", ("bot.services",)),
@@ -69,6 +72,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.web_security",
             "bot.api",
             "bot.scheduler",
+            "bot.observability",
+            "bot.startup",
+            "bot.doctor",
         ),
     ),
 )
@@ -82,7 +88,11 @@ PRESENTATION = ("ui", "client", "cogs")
 # The CLI imports its roles late, so `encore --help` and a settings error answer at once
 # without importing discord.py and SQLAlchemy. Not a cycle being hidden: nothing imports
 # bot.__main__.
-LATE_IMPORTS_ALLOWED = {("bot.__main__", "bot.runtime"), ("bot.__main__", "sandbox.demo")}
+LATE_IMPORTS_ALLOWED = {
+    ("bot.__main__", "bot.runtime"),
+    ("bot.__main__", "bot.doctor"),
+    ("bot.__main__", "sandbox.demo"),
+}
 
 
 @dataclass(frozen=True)

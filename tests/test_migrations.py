@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,9 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import create_engine
-from db.migrate import upgrade
+from db.migrate import head_revision, upgrade
 from db.models import Base
-from sandbox.database import create_database, drop_database, server_url
+from sandbox.database import create_database, drop_database, scratch_database, server_url
 
 
 async def schema_differences(engine: AsyncEngine) -> list[object]:
@@ -30,14 +34,7 @@ async def schema_differences(engine: AsyncEngine) -> list[object]:
 async def empty_database() -> AsyncIterator[str]:
     """A database with nothing in it: not even the migrations' own table."""
     server = server_url()
-    url = await create_database(server, "encore_migrations")
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
+    url = await create_database(server, "encore_migrations", migrate=False)
     yield url
     await drop_database(server, url)
 
@@ -65,3 +62,18 @@ async def test_processes_upgrading_an_empty_database_at_once_build_it_once(
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_developers_alembic_commands_work_from_the_checkout() -> None:
+    """`alembic upgrade head` and autogenerate (`alembic check`) with the top-level alembic.ini:
+    the `alembic/` folder beside them must not shadow the library."""
+    root = Path(__file__).resolve().parent.parent
+    alembic = str(Path(sys.executable).parent / "alembic")
+    async with scratch_database("encore_alembic", migrate=False) as url:
+        env = {**os.environ, "DATABASE_URL": url}
+        for command in (["upgrade", "head"], ["check"], ["current"]):
+            result = subprocess.run(
+                [alembic, *command], cwd=root, env=env, capture_output=True, text=True
+            )
+            assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{head_revision()} (head)" in result.stdout

@@ -1,7 +1,7 @@
 """link security: whose link it is, PKCE verifiers, the browser binding, link generations
 
 Revision ID: 0003_link_security
-Revises: 0001
+Revises: 0002_role_heartbeats
 Create Date: 2026-12-02 14:00:00
 """
 from collections.abc import Sequence
@@ -10,8 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_link_security"
-# The lead re-points this at 0002_role_heartbeats when both branches are merged.
-down_revision: str | None = "0001"
+down_revision: str | None = "0002_role_heartbeats"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

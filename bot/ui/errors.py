@@ -10,10 +10,10 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot import metrics
 from bot.errors import EncoreError, MissingScope, NeedsRelink
 from bot.shuffle import NothingToShuffle
 from bot.ui import shuffle
+from bot.ui.command_metrics import command_finished
 from bot.ui.messages import reply
 from bot.ui.relink import relink_view
 
@@ -58,7 +58,7 @@ async def report_error(interaction: discord.Interaction[Any], error: Exception) 
         )
         outcome = "incident"
     command = interaction.command.qualified_name if interaction.command else "component"
-    metrics.COMMANDS.labels(command, outcome).inc()
+    command_finished(interaction, outcome, command)
     try:
         if view is not None:
             await reply(interaction, message, ephemeral=True, view=view)
