@@ -57,6 +57,7 @@ class Code:
     scopes: list[str]
     expires_at: float
     used: bool = False
+    code_challenge: str | None = None  # PKCE (S256): the token request must send its verifier
 
 
 @dataclass

@@ -4,6 +4,7 @@ refused (or harmless), end to end through both emulators."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -134,6 +135,37 @@ async def test_a_forwarded_discord_sign_in_url_finishes_nothing_in_another_brows
             assert status == 400 and "another browser" in page
     assert await links_stored(sandbox) == 0
     assert (await request_of(sandbox, url)).discord_verified_at is None
+
+
+async def test_a_stolen_unused_code_cannot_be_redeemed_with_another_state(
+    sandbox: Sandbox,
+) -> None:
+    """Alice's callback URL leaks before she loads it; Mallory takes its code to her own
+    flow (her state, her browser): the code was bound to Alice's PKCE verifier."""
+    alice, mallory = await sandbox.user("alice"), await sandbox.user("mallory")
+
+    async def consent_url(user: int, browser: Browser) -> str:
+        url = await sandbox.personal_link(user)
+        _, page, _ = await browser.get(url)
+        _, _, location = await browser.post(url, {"confirm": confirm_token(page) or ""})
+        assert location is not None
+        _, _, consent = await browser.get(await sandbox.discord.authorize(location, user))
+        assert consent is not None
+        return consent
+
+    async with Browser() as alices, Browser() as mallorys:
+        alices_callback = await sandbox.spotify.authorize(await consent_url(alice, alices), "alice")
+        stolen_code = parse_qs(urlsplit(alices_callback).query)["code"][0]
+        mallorys_state = parse_qs(urlsplit(await consent_url(mallory, mallorys)).query)["state"][0]
+        forged = f"{sandbox.settings.public_url}/callback?" + urlencode(
+            {"code": stolen_code, "state": mallorys_state}
+        )
+        status, page, _ = await mallorys.get(forged)
+    assert status == 400 and "Spotify did not accept this sign-in" in page
+    assert "Nothing was stored" in page
+    assert await links_stored(sandbox) == 0
+    exchanges = await sandbox.spotify.requests(path="^/api/token$")
+    assert [entry["status"] for entry in exchanges] == [400]  # refused: code_verifier
 
 
 async def test_a_denied_discord_sign_in_stores_nothing(sandbox: Sandbox) -> None:

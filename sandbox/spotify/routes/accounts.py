@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import html
+import re
 import secrets
 import time
 import urllib.parse
@@ -18,6 +20,9 @@ from ..web_api import state
 
 SIX_MONTHS = 182 * 86400
 CODE_TTL = 600
+# RFC 7636: a verifier is 43-128 unreserved characters; an S256 challenge is 43 base64url ones.
+VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
+CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 routes = web.RouteTableDef()
 
@@ -71,6 +76,18 @@ async def authorize(request: web.Request) -> web.StreamResponse:
 
     if q.get("response_type") != "code":
         return back({"error": "unsupported_response_type"})
+    challenge = q.get("code_challenge")
+    if challenge is not None:
+        # Spotify's PKCE flow takes S256 only ("Authorization Code with PKCE Flow").
+        if q.get("code_challenge_method") != "S256":
+            return back(
+                {
+                    "error": "invalid_request",
+                    "error_description": "code_challenge_method must be S256",
+                }
+            )
+        if not CHALLENGE.fullmatch(challenge):
+            return back({"error": "invalid_request", "error_description": "Invalid code_challenge"})
     if q.get("sandbox_deny") in ("1", "true", "yes"):
         return back({"error": "access_denied"})
     users = st.catalog.users
@@ -86,6 +103,7 @@ async def authorize(request: web.Request) -> web.StreamResponse:
             redirect_uri=redirect_uri,
             scopes=q.get("scope", "").split(),
             expires_at=time.time() + CODE_TTL,
+            code_challenge=challenge,
         )
         return back({"code": code})
     links = []
@@ -171,6 +189,9 @@ def authorization_code(
         if code is not None:
             code.used = True  # a replayed or misdirected code is burnt
         return oauth_error("invalid_grant", "Invalid authorization code")
+    if not pkce_ok(code.code_challenge, form.get("code_verifier")):
+        code.used = True  # a code tried with the wrong verifier is burnt too
+        return oauth_error("invalid_grant", "code_verifier was incorrect")
     code.used = True
     grants = st.tokens.grants
     grant = Grant(len(grants) + 1, code.user, code.client_id, code.scopes, now)
@@ -207,3 +228,14 @@ def refresh(st: EmulatorState, form: Any, log: dict[str, Any], now: float) -> we
     if mode == "always" or (mode == "alternate" and grant.refreshes % 2 == 1):
         body["refresh_token"] = new_refresh(st, grant)
     return web.json_response(body)
+
+
+def pkce_ok(challenge: str | None, verifier: object) -> bool:
+    """A code issued with a challenge is redeemed only with the verifier behind it."""
+    if challenge is None:
+        return True  # the plain authorization code flow (a confidential client)
+    if not isinstance(verifier, str) or not VERIFIER.fullmatch(verifier):
+        return False
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return secrets.compare_digest(expected, challenge)

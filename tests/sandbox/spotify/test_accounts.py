@@ -214,3 +214,59 @@ async def test_outsider_gets_403_everywhere(emu: SpotifyEmulator, ctl: SpotifyCo
     for fn in (sp.me, sp.current_user_playlists, sp.current_user_saved_tracks):
         err = await raises(fn)
         assert err.http_status == 403
+
+
+# -- PKCE ("Authorization Code with PKCE Flow") ------------------------------------------------
+
+
+def _challenge(verifier: str) -> str:
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+async def _redeem(emu: SpotifyEmulator, code: str, verifier: str | None) -> tuple[int, Any]:
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
+    if verifier is not None:
+        form["code_verifier"] = verifier
+    async with (
+        aiohttp.ClientSession() as s,
+        s.post(
+            emu.accounts_url + "api/token",
+            data=form,
+            headers={"Authorization": aiohttp.encode_basic_auth(CLIENT_ID, CLIENT_SECRET)},
+        ) as r,
+    ):
+        return r.status, await r.json()
+
+
+async def test_a_code_issued_with_a_challenge_needs_its_own_verifier(
+    emu: SpotifyEmulator, ctl: SpotifyControl
+) -> None:
+    verifier, other = "v" * 64, "w" * 64
+    url = make_oauth(emu).get_authorize_url(state="st") + (
+        f"&code_challenge_method=S256&code_challenge={_challenge(verifier)}"
+    )
+
+    async def fresh_code() -> str:
+        return parse_qs(urlsplit(await ctl.authorize(url, "alice")).query)["code"][0]
+
+    for wrong in (None, other, "short"):  # a stolen code redeemed by another flow
+        status, body = await _redeem(emu, code := await fresh_code(), wrong)
+        assert status == 400 and body == {
+            "error": "invalid_grant",
+            "error_description": "code_verifier was incorrect",
+        }
+        status, _ = await _redeem(emu, code, verifier)
+        assert status == 400  # the code was burnt by the wrong try
+    status, body = await _redeem(emu, await fresh_code(), verifier)
+    assert status == 200 and body["access_token"] and body["refresh_token"]
+
+
+async def test_pkce_takes_s256_only(emu: SpotifyEmulator, ctl: SpotifyControl) -> None:
+    base = make_oauth(emu).get_authorize_url(state="st")
+    for extra in ("&code_challenge_method=plain&code_challenge=" + "a" * 43, "&code_challenge=x"):
+        query = parse_qs(urlsplit(await ctl.authorize(base + extra, "alice")).query)
+        assert query["error"] == ["invalid_request"] and query["state"] == ["st"]
