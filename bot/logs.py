@@ -42,6 +42,10 @@ def scrub(text: str) -> str:
 
 class ScrubFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("sqlalchemy.engine") and str(record.msg).startswith("Row"):
+            # SQLAlchemy's DEBUG echo of result rows: tokens, nonces. Parameters are hidden
+            # by the engine (hide_parameters); rows have no such switch.
+            record.msg, record.args = "Row [not logged]", None
         message = record.getMessage()
         record.msg, record.args = scrub(message), None
         if record.exc_info and not record.exc_text:
