@@ -60,7 +60,10 @@ def page(
 def route_of(request: BaseRequest) -> str:
     """The request as logs may name it: the route's pattern (`/link/{nonce}`), never the
     path, which holds the nonce; unmatched paths are cut short (the scrubber does the rest)."""
-    match_info = getattr(request, "match_info", None)
+    try:
+        match_info = request.match_info if isinstance(request, web.Request) else None
+    except AssertionError:  # a request aiohttp's parser refused was never routed
+        match_info = None
     route = getattr(match_info, "route", None)
     resource = getattr(route, "resource", None)
     if resource is not None:

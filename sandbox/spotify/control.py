@@ -265,8 +265,12 @@ class SpotifyControl(ControlClient):
         times: int | None = None,
         grant_type: str | None = None,
         message: str | None = None,
+        body: str | None = None,
+        content_type: str | None = None,
     ) -> int:
-        body = {
+        """`body` (with `content_type`, default text/html) answers that raw text with
+        `status` instead of Spotify's error shape: a proxy's HTML page, or garbage."""
+        fields = {
             k: v
             for k, v in {
                 "path": path,
@@ -278,10 +282,12 @@ class SpotifyControl(ControlClient):
                 "times": times,
                 "grant_type": grant_type,
                 "message": message,
+                "body": body,
+                "content_type": content_type,
             }.items()
             if v is not None
         }
-        return int((await self._call("POST", "/faults", json=body))["id"])
+        return int((await self._call("POST", "/faults", json=fields))["id"])
 
     async def faults(self) -> list[dict[str, Any]]:
         return cast("list[dict[str, Any]]", await self._call("GET", "/faults"))

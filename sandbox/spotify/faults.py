@@ -30,6 +30,10 @@ class Fault:
     times: int | None
     grant_type: str | None
     message: str | None
+    # A raw answer instead of Spotify's error shape: an HTML page from a proxy in front of
+    # Spotify, or a 200 whose body is not what the endpoint documents.
+    body: str | None = None
+    content_type: str | None = None
     hits: int = 0
 
     def describe(self) -> dict[str, Any]:
@@ -43,6 +47,8 @@ class Fault:
             "delay": self.delay,
             "times": self.times,
             "grant_type": self.grant_type,
+            "body": self.body,
+            "content_type": self.content_type,
             "hits": self.hits,
         }
 
@@ -57,6 +63,12 @@ class Fault:
 
     def answer(self, request: web.Request) -> web.StreamResponse:
         assert self.status
+        if self.body is not None:
+            return web.Response(
+                status=self.status,
+                body=self.body.encode(),
+                content_type=self.content_type or "text/html",
+            )
         headers = {}
         if self.retry_after is not None:
             headers["Retry-After"] = str(self.retry_after)
@@ -101,6 +113,8 @@ class Faults:
             times=body.get("times"),
             grant_type=body.get("grant_type"),
             message=body.get("message"),
+            body=body.get("body"),
+            content_type=body.get("content_type"),
         )
         self.active.append(fault)
         return fault

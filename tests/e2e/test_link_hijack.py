@@ -3,6 +3,7 @@ refused (or harmless), end to end through both emulators."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -241,3 +242,43 @@ async def test_without_a_discord_secret_the_page_warns_and_the_flow_still_works(
     assert await links_stored(sandbox) == 0
     outcome = await sandbox.link(carol, "carol")
     assert outcome.status == 200 and "Linked as Carol" in outcome.page
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "body", "content_type"),
+    [
+        ("^/v1/me/?$", 200, "<html><body>Just a moment...</body></html>", "text/html"),
+        ("^/v1/me/?$", 200, '{"display_name": "Alice"}', "application/json"),  # no id
+        ("^/v1/me/?$", 200, '{"id": 42, "display_name": ["x"]}', "application/json"),
+        ("^/v1/me/?$", 200, '["alice"]', "application/json"),
+        ("^/v1/me/?$", 502, "<html>502 Bad Gateway</html>", "text/html"),
+        ("^/api/token$", 200, "<html>maintenance</html>", "text/html"),
+        ("^/api/token$", 200, '{"access_token": 5, "expires_in": "soon"}', "application/json"),
+    ],
+    ids=[
+        "me html",
+        "me without id",
+        "me wrong types",
+        "me a list",
+        "me 502 page",
+        "token html",
+        "token wrong types",
+    ],
+)
+async def test_a_spotify_answer_that_does_not_parse_is_an_outage_page_and_stores_nothing(
+    sandbox: Sandbox,
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+    status: int,
+    body: str,
+    content_type: str,
+) -> None:
+    alice = await sandbox.user("alice")
+    grant_type = "authorization_code" if path == "^/api/token$" else None
+    await sandbox.spotify.add_fault(
+        path, status=status, body=body, content_type=content_type, grant_type=grant_type
+    )
+    outcome = await sandbox.link(alice, "alice")
+    assert outcome.status == 502 and "Nothing was stored" in outcome.page
+    assert await links_stored(sandbox) == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]

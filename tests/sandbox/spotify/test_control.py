@@ -45,6 +45,22 @@ async def test_429_fault_fails_fast_with_retry_after(
     assert time.perf_counter() - start >= 0.3
 
 
+async def test_a_raw_body_fault_answers_html_or_garbage_as_it_is(
+    emu: SpotifyEmulator, ctl: SpotifyControl
+) -> None:
+    _, sp, _ = await login(emu, ctl, "alice")
+    await ctl.add_fault("^/v1/me/?$", status=200, body="<html>Just a moment...</html>", times=1)
+    assert await call(sp.me) is None  # spotipy reads a 200 that is not JSON as nothing
+    await ctl.add_fault(
+        "^/v1/me/?$", status=200, body='{"id": 7}', content_type="application/json", times=1
+    )
+    assert await call(sp.me) == {"id": 7}
+    await ctl.add_fault("^/v1/me/?$", status=502, body="<html>Bad gateway</html>", times=1)
+    err = await raises(sp.me)
+    assert err.http_status == 502
+    assert (await call(sp.me))["id"] == "alice"
+
+
 async def test_control_users_and_reset(emu: SpotifyEmulator, ctl: SpotifyControl) -> None:
     cat = await ctl.catalog()
     assert {"alice", "bob", "p0", "p237", "likes2000", "outsider"} <= set(cat["preset_users"])
