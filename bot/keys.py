@@ -33,8 +33,25 @@ def configured_keys(settings: Settings) -> list[str]:
         return [key.get_secret_value() for key in settings.encryption_keys]
     path = key_file(settings)
     if settings.embedded_database and path.is_file():
-        return [path.read_text().strip()]
+        return [key_in(path)]
     return []
+
+
+def key_in(path: Path) -> str:
+    """The key kept in `path`; an empty or damaged file is the owner's to fix, never a
+    reason to make a new key (which would leave every stored token unreadable)."""
+    key = path.read_text().strip()
+    try:
+        Fernet(key)
+    except (ValueError, TypeError):
+        raise OperatorError(
+            f"{path} is {'empty' if not key else 'not a Fernet key'}: it should hold the key "
+            "the stored Spotify tokens were encrypted with.",
+            "put that key back in the file (or in ENCRYPTION_KEYS). If it is lost for good, "
+            "delete the file: Encore makes a new key at its next start, and every member must "
+            "/link again",
+        ) from None
+    return key
 
 
 def required_keys(settings: Settings) -> list[str]:
@@ -69,7 +86,7 @@ def runtime_keys(settings: Settings) -> list[str]:
     try:
         os.link(draft, path)
     except FileExistsError:  # another process of this Encore made it first
-        return [path.read_text().strip()]
+        return [key_in(path)]
     finally:
         draft.unlink()
     log.warning(
@@ -77,7 +94,7 @@ def runtime_keys(settings: Settings) -> list[str]:
         "Spotify tokens cannot be read.",
         path,
     )
-    return [path.read_text().strip()]
+    return [key_in(path)]
 
 
 def keys_for_reencrypt(settings: Settings) -> list[str]:

@@ -218,6 +218,7 @@ class AccountView:
     expires_at: dt.datetime
     days_left: int
     needs_relink: bool
+    unreadable: bool = False  # no key in ENCRYPTION_KEYS reads its tokens (the keys changed)
 
 
 class LinkService:
@@ -621,6 +622,7 @@ class LinkService:
             expires_at=expires_at,
             days_left=max(0, (expires_at - self._clock.now()).days),
             needs_relink=link.status != "active",
+            unreadable=link.status == "undecryptable",
         )
 
     async def require_scopes(self, discord_user_id: int, scopes: Iterable[str]) -> None:

@@ -303,6 +303,8 @@ class TokenStore:
                     link.status = "undecryptable" if link.status == "active" else link.status
                     continue
                 link.access_token, link.refresh_token = access, refresh
+                if link.status == "undecryptable":
+                    link.status = "active"  # the old key is back: readable again
                 rotated += 1
         return Reencrypted(rotated, unreadable)
 

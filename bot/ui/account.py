@@ -64,11 +64,17 @@ def account_embed(view: AccountView) -> discord.Embed:
     embed = discord.Embed(title="Your Spotify link", colour=ACCENT)
     embed.add_field(name="Account", value=discord.utils.escape_markdown(view.display_name))
     embed.add_field(name="Linked", value=discord.utils.format_dt(view.linked_at, "D"))
-    status = (
-        "Spotify no longer accepts it: use `/link` again"
-        if view.needs_relink
-        else f"Renew within {view.days_left} days ({discord.utils.format_dt(view.expires_at, 'D')})"
-    )
+    if view.unreadable:
+        status = (
+            "Encore can no longer read the access it stored (this bot's encryption key was "
+            "changed): link again"
+        )
+    elif view.needs_relink:
+        status = "Spotify no longer accepts it: use `/link` again"
+    else:
+        status = (
+            f"Renew within {view.days_left} days ({discord.utils.format_dt(view.expires_at, 'D')})"
+        )
     embed.add_field(name="Status", value=status, inline=False)
     embed.add_field(name="Permissions", value=", ".join(view.scopes) or "none", inline=False)
     if view.missing_scopes:
