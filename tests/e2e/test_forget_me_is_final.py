@@ -150,3 +150,28 @@ async def test_a_link_callback_finishing_after_forget_me_stores_nothing(
         status, page, _ = await finishing
     assert status in (403, 410), page
     assert await rows_about(sandbox, alice) == {}
+
+
+async def test_a_shuffle_rebuild_finishing_after_forget_me_stores_nothing(
+    sandbox: Sandbox,
+) -> None:
+    """The playlist changed on Spotify; resuming its queue rebuilds it from a fresh read,
+    and the member forgets themselves while that read is held back."""
+    alice = await sandbox.user("alice")
+    assert (await sandbox.link(alice, "alice")).status == 200
+    playlist = next(
+        p for p in await sandbox.spotify.user_playlists("alice") if p["name"] == "Fifty"
+    )
+    assert not isinstance(
+        await outcome_of(sandbox.services.shuffle.start(alice, playlist["id"])), EncoreError
+    )
+    await sandbox.spotify.add_tracks(playlist["id"], 3)  # a new snapshot: the queue is stale
+    await sandbox.spotify.add_fault(f"^/v1/playlists/{playlist['id']}/items", delay=HELD)
+    resuming = asyncio.create_task(
+        outcome_of(sandbox.services.shuffle.start(alice, playlist["id"]))
+    )
+    await in_flight(sandbox, "/items")
+    await forget_me(sandbox, alice)
+    await resuming  # whatever it tells the member, it writes nothing
+    await sandbox.spotify.clear_faults()
+    assert await rows_about(sandbox, alice) == {}
