@@ -43,6 +43,7 @@ class LinkPages:
         self._links: LinkService = services.links
         settings = services.settings
         self._secure = settings.public_url.startswith("https://")
+        self._origin = _origin(settings.public_url)
         # `__Host-` cookies are sent back only to this host over HTTPS, on every path.
         self.cookie = "__Host-encore_link" if self._secure else "encore_link"
         self._read_timeout = settings.web_read_timeout
@@ -116,6 +117,14 @@ class LinkPages:
     # -- POST /link/{nonce}: it is me --------------------------------------------------------
 
     async def confirm(self, request: web.Request) -> StreamResponse:
+        if not self._from_our_page(request):
+            # Someone's own link (and its form token) posted from another site would bind
+            # the visitor's browser to it without them ever seeing whose link it is.
+            return page(
+                403,
+                "This confirmation did not come from Encore's page",
+                "Nothing was stored. Open the personal link from your DM and confirm there.",
+            )
         try:
             async with asyncio.timeout(self._read_timeout):
                 form = await request.post()
@@ -181,6 +190,16 @@ class LinkPages:
         )
         response.del_cookie(self.cookie, path="/")
         return response
+
+    def _from_our_page(self, request: web.Request) -> bool:
+        """Browsers say where a form post comes from (`Sec-Fetch-Site`, `Origin`); one from
+        another site is refused. A client that says nothing (not a browser) is let through:
+        the form token still binds the post to the link."""
+        fetched_from = request.headers.get("Sec-Fetch-Site")
+        if fetched_from is not None and fetched_from not in ("same-origin", "none"):
+            return False
+        origin = request.headers.get("Origin")
+        return origin is None or origin == self._origin
 
     @staticmethod
     def _code_and_state(request: web.Request) -> tuple[str | None, str | None]:

@@ -53,8 +53,16 @@ class Browser:
         async with self.http.get(url, allow_redirects=False) as response:
             return response.status, await response.text(), response.headers.get("Location")
 
-    async def post(self, url: str, form: dict[str, str]) -> tuple[int, str, str | None]:
-        async with self.http.post(url, data=form, allow_redirects=False) as response:
+    async def post(
+        self, url: str, form: dict[str, str], *, origin: str | None = None
+    ) -> tuple[int, str, str | None]:
+        """A form post, from a page of `origin` (by default the form's own site, as when a
+        person presses the page's button): browsers send it as `Origin`."""
+        parts = urlsplit(url)
+        headers = {"Origin": origin or f"{parts.scheme}://{parts.netloc}"}
+        async with self.http.post(
+            url, data=form, headers=headers, allow_redirects=False
+        ) as response:
             return response.status, await response.text(), response.headers.get("Location")
 
 

@@ -158,4 +158,4 @@ async def test_reencrypt_with_the_old_key_missing_counts_what_it_cannot_read(
 async def statuses(sessions: SessionFactory) -> dict[int, str]:
     async with sessions() as session:
         rows = await session.execute(select(SpotifyLink.discord_user_id, SpotifyLink.status))
-        return dict(rows.tuples().all())
+        return {int(user): str(status) for user, status in rows}

@@ -22,10 +22,20 @@ async def run(demo: Demo) -> None:
     demo.expect(link_url is not None, "the DM holds a personal link")
     if link_url is None:
         return
+    forwarded = await sandbox.follow_link(link_url, "bob", discord_user=bob)
+    demo.show(
+        "bob",
+        "opens alice's link (forwarded to him) and signs in to Discord as himself",
+        text=f"browser shows: HTTP {forwarded.status}, 'This link is for someone else'",
+    )
+    demo.expect(
+        forwarded.status == 403 and "someone else" in forwarded.page,
+        "a link opened by another Discord account is refused, nothing stored",
+    )
     outcome = await sandbox.follow_link(link_url, "alice")
     demo.show(
         "alice",
-        "opens the link and allows Encore on Spotify",
+        "opens the link: it says it is hers; she confirms, signs in to Discord, allows Spotify",
         text=f"browser shows: HTTP {outcome.status}, 'Linked as Alice'",
     )
     demo.expect(

@@ -77,6 +77,30 @@ async def test_a_confirmation_without_the_forms_token_is_refused(sandbox: Sandbo
     assert (await request_of(sandbox, url)).confirmed_at is None
 
 
+async def test_a_confirmation_posted_from_another_site_is_refused(
+    no_discord_sign_in: Sandbox,
+) -> None:
+    """Mallory's own link and form token, auto-posted by her web page in Carol's browser,
+    would send Carol straight to Spotify's consent without her seeing whose link it is."""
+    sandbox = no_discord_sign_in
+    mallory = await sandbox.user("mallory")
+    url = await sandbox.personal_link(mallory)
+    async with Browser() as mallorys:
+        _, page, _ = await mallorys.get(url)
+    token = confirm_token(page) or ""
+    async with Browser() as carols:
+        status, page, location = await carols.post(
+            url, {"confirm": token}, origin="https://mallory.example"
+        )
+        assert status == 403 and location is None and "Nothing was stored" in page
+        async with carols.http.post(
+            url, data={"confirm": token}, headers={"Sec-Fetch-Site": "cross-site"}
+        ) as response:
+            assert response.status == 403
+        assert not list(carols.http.cookie_jar)  # no binding was given to Carol's browser
+    assert (await request_of(sandbox, url)).confirmed_at is None
+
+
 async def test_a_forwarded_link_refuses_any_other_discord_account_and_stays_usable(
     sandbox: Sandbox,
 ) -> None:
