@@ -3,6 +3,7 @@ refused (or harmless), end to end through both emulators."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -306,3 +307,30 @@ async def test_a_spotify_answer_that_does_not_parse_is_an_outage_page_and_stores
     assert outcome.status == 502 and "Nothing was stored" in outcome.page
     assert await links_stored(sandbox) == 0
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_two_people_linking_one_spotify_account_at_once_take_turns(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Once a unique-key collision: a 500 whose trace held both encrypted tokens. Now the
+    second callback waits for the first and moves the account, with no error at all."""
+    first, second = await sandbox.user("first"), await sandbox.user("second")
+
+    async def callback_of(user: int, browser: Browser) -> str:
+        url = await sandbox.personal_link(user)
+        _, page, _ = await browser.get(url)
+        _, _, location = await browser.post(url, {"confirm": confirm_token(page) or ""})
+        assert location is not None
+        _, _, consent = await browser.get(await sandbox.discord.authorize(location, user))
+        assert consent is not None
+        return await sandbox.spotify.authorize(consent, "alice")
+
+    async with Browser() as firsts, Browser() as seconds:
+        callbacks = [await callback_of(first, firsts), await callback_of(second, seconds)]
+        results = await asyncio.gather(firsts.get(callbacks[0]), seconds.get(callbacks[1]))
+    assert [status for status, _, _ in results] == [200, 200]
+    assert await links_stored(sandbox) == 1
+    holder = first if await link_of(sandbox, first) is not None else second
+    other = second if holder == first else first
+    await sandbox.wait_for_dm(other, "no longer linked")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
