@@ -283,6 +283,7 @@ async def check_discord(report: Report, settings: Settings) -> None:
             )
         else:
             report.add(OK, "no privileged intent is on (Encore needs none)")
+        await _check_discord_sign_in(report, settings, session, application_id)
         if application.get("interactions_endpoint_url"):
             report.add(
                 FAIL,
@@ -329,6 +330,52 @@ async def check_discord(report: Report, settings: Settings) -> None:
         FAIL,
         "the global commands at Discord differ from this Encore's (" + "; ".join(parts) + ")",
         "run `encore sync-commands` (Discord may take up to an hour to show the change)",
+    )
+
+
+async def _check_discord_sign_in(
+    report: Report, settings: Settings, session: aiohttp.ClientSession, application_id: str
+) -> None:
+    """Discord's OAuth2 for the personal link (DISCORD_CLIENT_ID/SECRET): set, and accepted."""
+    redirect = settings.discord_redirect_uri
+    if not settings.proves_discord_identity:
+        report.add(
+            WARN,
+            "no DISCORD_CLIENT_SECRET: a personal link cannot prove who opens it, so a "
+            "forwarded link relies on its page's warning (README: Security and privacy)",
+            "set DISCORD_CLIENT_ID and DISCORD_CLIENT_SECRET from the developer portal -> "
+            f"your application -> OAuth2, and add the redirect {redirect} there",
+        )
+        return
+    assert settings.discord_client_secret is not None
+    if settings.discord_client_id != application_id:
+        report.add(
+            FAIL,
+            f"DISCORD_CLIENT_ID is {settings.discord_client_id}, but this bot's application "
+            f"is {application_id}",
+            f"set DISCORD_CLIENT_ID={application_id}",
+        )
+        return
+    auth = aiohttp.encode_basic_auth(
+        settings.discord_client_id, settings.discord_client_secret.get_secret_value()
+    )
+    async with session.post(
+        f"{settings.discord_api_url.rstrip('/')}/oauth2/token",
+        data={"grant_type": "client_credentials", "scope": "identify"},
+        headers={"Authorization": auth},
+    ) as response:
+        refused = response.status == 401
+    if refused:
+        report.add(
+            FAIL,
+            "Discord refuses DISCORD_CLIENT_ID / DISCORD_CLIENT_SECRET (401 invalid_client)",
+            "copy the Client Secret again from the developer portal -> your application -> "
+            "OAuth2 (Reset Secret makes a new one)",
+        )
+        return
+    report.add(OK, "Discord accepts DISCORD_CLIENT_SECRET: personal links prove who opens them")
+    report.add(
+        INFO, f"register in your Discord application's OAuth2 redirects, exactly: {redirect}"
     )
 
 

@@ -110,6 +110,32 @@ async def test_a_healthy_deployment_passes_every_check(world: World, clean_datab
     assert "Every check passed." in output
 
 
+async def test_discord_sign_in_for_personal_links_is_checked(
+    world: World, clean_database: str
+) -> None:
+    base = world.env(clean_database)
+    assert (await world.run(["sync-commands"], base))[0] == 0
+    _, output = await world.doctor(base)
+    assert any("no DISCORD_CLIENT_SECRET" in line for line in lines(output, "warn")), output
+    assert "/discord/callback" in todo_after(output, "no DISCORD_CLIENT_SECRET")
+    application = str(world.discord.application_id)
+    secret = world.discord.settings.client_secret
+    status, output = await world.doctor(
+        {**base, "DISCORD_CLIENT_ID": application, "DISCORD_CLIENT_SECRET": secret}
+    )
+    assert status == 0, output
+    assert any("Discord accepts DISCORD_CLIENT_SECRET" in line for line in lines(output, "ok"))
+    assert "redirects, exactly: http://127.0.0.1:8080/discord/callback" in output
+    status, output = await world.doctor(
+        {**base, "DISCORD_CLIENT_ID": application, "DISCORD_CLIENT_SECRET": "not-the-secret"}
+    )
+    assert status == 1 and "Discord refuses DISCORD_CLIENT_ID / DISCORD_CLIENT_SECRET" in output
+    status, output = await world.doctor(
+        {**base, "DISCORD_CLIENT_ID": "1234", "DISCORD_CLIENT_SECRET": secret}
+    )
+    assert status == 1 and f"set DISCORD_CLIENT_ID={application}" in output
+
+
 async def test_an_unready_deployment_gets_one_line_and_one_remedy_per_problem(
     tmp_path: Path,
 ) -> None:
