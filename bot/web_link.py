@@ -94,8 +94,13 @@ class LinkPages:
                 "can continue."
             )
         else:
-            button = f"I am {name}: continue to Spotify"
+            button = f"I am {name}: continue to Spotify" if name else "It is me: continue"
             how = "Encore cannot check this for you, so please do."
+        whose = (
+            f"This personal link is for <b>{name}</b> (@{username}) on Discord."
+            if person.username
+            else "This personal link is for the Discord account that ran /link."  # an old link
+        )
         until = shown.expires_at.astimezone(dt.UTC).strftime("%H:%M UTC")
         minutes = int(LINK_LIFETIME.total_seconds() // 60)
         return (
@@ -103,8 +108,7 @@ class LinkPages:
             "<meta name=viewport content='width=device-width'>"
             f"<title>Link Spotify for {name} · Encore</title><style>{_STYLE}</style></head><body>"
             "<h1>Link your Spotify account to Encore</h1>"
-            f"<p class=who>{avatar}<span>This personal link is for <b>{name}</b> "
-            f"(@{username}) on Discord.</span></p>"
+            f"<p class=who>{avatar}<span>{whose}</span></p>"
             f"<p><b>Continue only if that is you.</b> If someone sent you their link, close "
             f"this page: it would give them your Spotify account. {how}</p>"
             "<form method=post>"

@@ -125,7 +125,14 @@ class SpotifyGateway:
         except BaseException:
             slots.release()
             raise
-        work.add_done_callback(lambda _: loop.call_soon_threadsafe(slots.release))
+
+        def free(_: object) -> None:
+            try:
+                loop.call_soon_threadsafe(slots.release)
+            except RuntimeError:
+                pass  # the loop has closed (shutting down): nobody waits for the slot
+
+        work.add_done_callback(free)
         return await asyncio.wrap_future(work)
 
     async def as_user(
