@@ -15,6 +15,13 @@ from bot.spotify.errors import SpotifyForbidden, translate
 from bot.spotify.gateway import SpotifyGateway
 from bot.spotify.ids import is_spotify_id, playlist_id_in_link, track_id_in
 from bot.spotify.paging import PAGE_SIZE, SEARCH_MAX_OFFSET, SEARCH_PAGE_SIZE, user_pages
+from bot.spotify.playlist_writer import (
+    ITEMS_PER_REQUEST,
+    MAX_PLAYLIST_ITEMS,
+    PlaylistWriter,
+    WriteProgress,
+    WrittenPlaylist,
+)
 from bot.spotify.tokens import (
     AUTHORIZATION_LIFETIME,
     REFRESH_MARGIN,
@@ -26,6 +33,8 @@ from bot.spotify.tokens import (
 
 __all__ = [
     "AUTHORIZATION_LIFETIME",
+    "ITEMS_PER_REQUEST",
+    "MAX_PLAYLIST_ITEMS",
     "PAGE_SIZE",
     "REFRESH_MARGIN",
     "SCOPES",
@@ -33,6 +42,7 @@ __all__ = [
     "SEARCH_MAX_OFFSET",
     "SEARCH_PAGE_SIZE",
     "InvalidGrant",
+    "PlaylistWriter",
     "Reencrypted",
     "SpotifyAccounts",
     "SpotifyForbidden",
@@ -41,6 +51,8 @@ __all__ = [
     "TokenGrant",
     "TokenStore",
     "UnreadableToken",
+    "WriteProgress",
+    "WrittenPlaylist",
     "is_spotify_id",
     "pkce_challenge",
     "pkce_pair",
