@@ -160,8 +160,10 @@ class Listening(commands.Cog):
             if ref.kind == "track":
                 result = await self.likes.like_track(interaction.user.id, ref.id)
                 liked.append(track_title(result.track))
-        saved = await self.listening.save_to_library(interaction.user.id, refs)
-        await reply(interaction, liked_links_message(liked, saved, ""))
+        await self.listening.save_to_library(interaction.user.id, refs)
+        albums = sum(1 for ref in refs if ref.kind == "album")
+        playlists = sum(1 for ref in refs if ref.kind == "playlist")
+        await reply(interaction, liked_links_message(liked, albums, playlists, ""))
 
     async def queue_links(
         self, interaction: discord.Interaction[EncoreBot], message: discord.Message

@@ -313,14 +313,19 @@ def linked_tracks_notes(found: LinkedTracks) -> str:
     return " ".join(notes)
 
 
-def liked_links_message(liked: Sequence[str], saved_items: int, notes: str) -> str:
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' if number != 1 else ''}"
+
+
+def liked_links_message(liked: Sequence[str], albums: int, playlists: int, notes: str) -> str:
     parts = []
     if liked:
         listed = "\n".join(f"• {line}" for line in liked[:10])
         more = f"\n…and {len(liked) - 10} more." if len(liked) > 10 else ""
-        parts.append(f"Liked {len(liked)} track{'s' if len(liked) != 1 else ''}:\n{listed}{more}")
-    if saved_items:
-        parts.append(f"Saved {saved_items} album(s) and playlist(s) to your Spotify library.")
+        parts.append(f"Liked {_count(len(liked), 'track')}:\n{listed}{more}")
+    saved = [_count(n, noun) for n, noun in ((albums, "album"), (playlists, "playlist")) if n]
+    if saved:
+        parts.append(f"Saved {' and '.join(saved)} to your Spotify library.")
     if notes:
         parts.append(notes)
     return "\n\n".join(parts) or "Nothing in that message could be liked."
