@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from sandbox.harness import Reply, Sandbox
 
 
@@ -177,3 +181,39 @@ async def test_a_link_without_the_top_permission_is_offered_a_new_link(sandbox: 
     assert await sandbox.spotify.requests(path="/v1/me/top") == []  # Spotify was not asked
     again = await sandbox.slash(alice, "recent")
     assert "`user-read-recently-played`" in again.text
+
+
+# -- odd names ------------------------------------------------------------------------------
+
+
+MENTION = re.compile(r"(?<!\\)@(everyone|here)|<@&?\d+>")
+
+
+def plain_mentions(reply: Reply) -> list[str]:
+    """Mentions that would render (not escaped) anywhere in the reply."""
+    return MENTION.findall(reply.text)
+
+
+@pytest.mark.parametrize("spotify_options", [{"catalogue": "messy"}])
+async def test_long_markdown_and_mention_names_fit_and_stay_inert(
+    clean_database: str, spotify_options: dict[str, str]
+) -> None:
+    async with Sandbox(clean_database, spotify_options=spotify_options) as sandbox:
+        member = await linked(sandbox, "member", "messy")
+        answers = [await sandbox.slash(member, "np"), await sandbox.slash(member, "recent")]
+        for period in ("4 weeks", "6 months", "all time"):
+            for kind in ("artists", "tracks"):
+                first = await sandbox.slash(member, f"top {kind}", {"period": period})
+                answers += [first, await sandbox.press(member, first, "»")]
+        recent = answers[1]
+        for _ in range(4):
+            recent = await sandbox.press(member, recent, "›")
+            answers.append(recent)
+
+        for answer in answers:
+            assert answer.message is not None and not answer.late, answer.record
+            assert answer.embeds, answer.text  # shown, not refused by Discord's limits
+            assert plain_mentions(answer) == [], answer.text
+        assert "**Living room**" not in answers[0].text  # the device's markdown is escaped
+        errors = await sandbox.discord.errors()
+        assert [e for e in errors if e.get("kind") not in ("unhandled", "validation")] == []
