@@ -23,6 +23,7 @@ from bot.errors import (
     PlaylistNotReadable,
     PremiumRequired,
 )
+from bot.likes import LikeResult, LikeService
 from bot.music import ArtistRef, Track
 from bot.spotify import PAGE_SIZE, SpotifyForbidden, SpotifyGateway, SpotifyRef
 
@@ -111,9 +112,20 @@ class QueueResult:
     skipped: tuple[SpotifyRef, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class LikedLinks:
+    """What "Like on Spotify" did with a message's links."""
+
+    liked: tuple[LikeResult, ...]
+    albums: int
+    playlists: int
+    library_problem: EncoreError | None = None  # albums and playlists were not saved
+
+
 class ListeningService:
-    def __init__(self, spotify: SpotifyGateway) -> None:
+    def __init__(self, spotify: SpotifyGateway, likes: LikeService) -> None:
         self._spotify = spotify
+        self._likes = likes
 
     # -- now playing ---------------------------------------------------------------------
 
@@ -199,6 +211,23 @@ class ListeningService:
                 return QueueResult(tuple(queued), len(tracks), stopped_by=error)
             queued.append(track)
         return QueueResult(tuple(queued), len(tracks))
+
+    async def like_links(self, discord_user_id: int, refs: Sequence[SpotifyRef]) -> LikedLinks:
+        """Tracks liked as /like does (Encore and the Spotify library); albums and playlists
+        saved to the library. A library that refuses keeps the likes and says why."""
+        liked = [
+            await self._likes.like_track(discord_user_id, ref.id)
+            for ref in refs
+            if ref.kind == "track"
+        ]
+        albums = sum(1 for ref in refs if ref.kind == "album")
+        playlists = sum(1 for ref in refs if ref.kind == "playlist")
+        problem: EncoreError | None = None
+        try:
+            await self.save_to_library(discord_user_id, refs)
+        except (MissingScope, PremiumRequired, SpotifyForbidden, BadInput) as error:
+            problem = error
+        return LikedLinks(tuple(liked), albums, playlists, problem)
 
     async def save_to_library(self, discord_user_id: int, refs: Sequence[SpotifyRef]) -> int:
         """Albums and playlists into the member's Spotify library (`PUT /me/library`, 40

@@ -58,6 +58,16 @@ class NothingToSave(EncoreError):
         super().__init__("There is nothing to save.")
 
 
+class SaveInterrupted(EncoreError):
+    """Spotify stopped answering after the playlist was made or written in part."""
+
+    def __init__(self, purpose: Purpose, reached: WriteProgress, cause: EncoreError) -> None:
+        self.purpose = purpose
+        self.reached = reached
+        self.cause = cause
+        super().__init__(cause.user_message)
+
+
 class PlaylistSaves:
     def __init__(
         self,
@@ -126,21 +136,31 @@ class PlaylistSaves:
     ) -> Saved:
         last_time = await self._stored(discord_user_id, purpose)
 
+        reached: list[WriteProgress] = []
+
         async def remember(step: WriteProgress) -> None:
             if step.written == 0 and step.playlist_id != last_time:
                 await self._remember(discord_user_id, generation, purpose, step.playlist_id)
+            reached.append(step)
             if progress is not None:
                 await progress(step)
 
-        written = await self._writer.write(
-            discord_user_id,
-            uris,
-            name=NAMES[purpose],
-            description=DESCRIPTIONS[purpose],
-            replace=last_time,
-            append=purpose == "saved",
-            progress=remember,
-        )
+        try:
+            written = await self._writer.write(
+                discord_user_id,
+                uris,
+                name=NAMES[purpose],
+                description=DESCRIPTIONS[purpose],
+                replace=last_time,
+                append=purpose == "saved",
+                progress=remember,
+            )
+        except (LinkRemoved, NotLinked):
+            raise
+        except EncoreError as error:
+            if not reached:
+                raise  # nothing was made or changed
+            raise SaveInterrupted(purpose, reached[-1], error) from None
         return Saved(purpose, written, source_name)
 
     async def _stored(self, discord_user_id: int, purpose: Purpose) -> str | None:

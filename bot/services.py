@@ -110,6 +110,7 @@ class Services:
         search = SearchService(spotify)
         status: dict[str, object] = {}
         shuffle = ShuffleService(sessions, spotify, playlists, clock)
+        likes = LikeService(sessions, spotify, clock)
         releases = ReleaseService(
             sessions,
             spotify,
@@ -130,7 +131,7 @@ class Services:
             links,
             playlists=playlists,
             search=search,
-            likes=LikeService(sessions, spotify, clock),
+            likes=likes,
             shuffle=shuffle,
             releases=releases,
             digests=DigestService(
@@ -140,7 +141,7 @@ class Services:
                 status=status,
                 lease=dt.timedelta(seconds=settings.digest_lease_seconds),
             ),
-            listening=ListeningService(spotify),
+            listening=ListeningService(spotify, likes),
             saves=PlaylistSaves(sessions, PlaylistWriter(spotify), shuffle, clock),
             status=status,
         )

@@ -15,7 +15,6 @@ from bot.spotify import spotify_refs_in
 from bot.ui.errors import report_error
 from bot.ui.installs import ANYWHERE as EVERYWHERE
 from bot.ui.installs import BOTH_INSTALLS, personal
-from bot.ui.likes import track_title
 from bot.ui.listening import (
     RECENT_PER_PAGE,
     TOP_PER_PAGE,
@@ -155,15 +154,8 @@ class Listening(commands.Cog):
             await reply(interaction, no_links_message())
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        liked = []
-        for ref in refs:
-            if ref.kind == "track":
-                result = await self.likes.like_track(interaction.user.id, ref.id)
-                liked.append(track_title(result.track))
-        await self.listening.save_to_library(interaction.user.id, refs)
-        albums = sum(1 for ref in refs if ref.kind == "album")
-        playlists = sum(1 for ref in refs if ref.kind == "playlist")
-        await reply(interaction, liked_links_message(liked, albums, playlists, ""))
+        done = await self.listening.like_links(interaction.user.id, refs)
+        await reply(interaction, liked_links_message(done))
 
     async def queue_links(
         self, interaction: discord.Interaction[EncoreBot], message: discord.Message

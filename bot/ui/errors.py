@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 
 from bot.errors import EncoreError, MissingScope, NeedsRelink
-from bot.playlist_saves import NothingToSave
+from bot.playlist_saves import NothingToSave, SaveInterrupted
 from bot.shuffle import NothingToShuffle
 from bot.ui import listening, shuffle
 from bot.ui.command_metrics import command_finished
@@ -76,6 +76,8 @@ def user_message(error: EncoreError) -> str:
         return shuffle.nothing_to_shuffle(error)
     if isinstance(error, NothingToSave):
         return listening.nothing_to_save_message(error)
+    if isinstance(error, SaveInterrupted):
+        return listening.interrupted_save_message(error)
     return error.user_message
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import discord
 
 from bot.listening import (
+    LikedLinks,
     LinkedTracks,
     NowPlaying,
     QueueResult,
@@ -22,9 +23,9 @@ from bot.listening import (
     TopList,
 )
 from bot.music import Track
-from bot.playlist_saves import NothingToSave, Saved, SaveProgress
+from bot.playlist_saves import NothingToSave, Saved, SaveInterrupted, SaveProgress
 from bot.spotify import WriteProgress
-from bot.ui.likes import like_button
+from bot.ui.likes import like_button, like_message
 from bot.ui.messages import ACCENT
 from bot.ui.names import linked, shown
 
@@ -274,6 +275,18 @@ def saved_message(saved: Saved) -> str:
     return text
 
 
+def interrupted_save_message(error: SaveInterrupted) -> str:
+    reached = error.reached
+    done = f"{reached.written:,} of {reached.total:,} tracks"
+    if error.purpose == "saved":
+        again = "The tracks added so far stay in your “Saved from Discord” playlist."
+    else:
+        again = (
+            "Run the command again later: it rewrites the same playlist, so nothing is duplicated."
+        )
+    return f"The save stopped after {done}: {error.cause.user_message} {again}"
+
+
 def nothing_to_save_message(error: NothingToSave) -> str:
     if error.purpose == "likes":
         return (
@@ -317,15 +330,23 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'s' if number != 1 else ''}"
 
 
-def liked_links_message(liked: Sequence[str], albums: int, playlists: int, notes: str) -> str:
+def liked_links_message(done: LikedLinks) -> str:
     parts = []
-    if liked:
+    liked = [like_message(result) for result in done.liked]
+    if len(liked) == 1:
+        parts.append(liked[0])
+    elif liked:
         listed = "\n".join(f"• {line}" for line in liked[:10])
         more = f"\n…and {len(liked) - 10} more." if len(liked) > 10 else ""
-        parts.append(f"Liked {_count(len(liked), 'track')}:\n{listed}{more}")
-    saved = [_count(n, noun) for n, noun in ((albums, "album"), (playlists, "playlist")) if n]
-    if saved:
+        parts.append(f"{_count(len(liked), 'track')}:\n{listed}{more}")
+    saved = [
+        _count(n, noun) for n, noun in ((done.albums, "album"), (done.playlists, "playlist")) if n
+    ]
+    if saved and done.library_problem is None:
         parts.append(f"Saved {' and '.join(saved)} to your Spotify library.")
-    if notes:
-        parts.append(notes)
+    elif saved and done.library_problem is not None:
+        parts.append(
+            f"The {' and '.join(saved)} could not be saved to your Spotify library: "
+            f"{done.library_problem.user_message}"
+        )
     return "\n\n".join(parts) or "Nothing in that message could be liked."

@@ -76,7 +76,7 @@ async def run(demo: Demo) -> None:
     for name, expected in (
         ("Add to my queue", "Spotify queue"),
         ("Save to a playlist", "Saved from Discord"),
-        ("Like on Spotify", "Liked 1 track"),
+        ("Like on Spotify", "Saved 1 album"),
     ):
         answer = await sandbox.message_command(alice, name, message)
         text = await settled(demo, answer)

@@ -7,8 +7,12 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from bot.playlist_saves import SaveInterrupted
+from bot.spotify import WriteProgress
+from bot.ui.errors import user_message
 from db.models import EncorePlaylist, Like
 from sandbox.harness import Reply, Sandbox
 
@@ -111,6 +115,34 @@ async def test_exporting_2000_likes_shows_progress_and_writes_them_100_a_request
     counts = await sandbox.spotify.request_counts(user="likes2000")
     assert counts["PUT /v1/playlists/{id}/items"] == 1
     assert counts["POST /v1/playlists/{id}/items"] == 19
+
+
+async def test_an_export_stopped_by_spotify_halfway_says_so_and_the_next_one_finishes_it(
+    sandbox: Sandbox,
+) -> None:
+    fan = await linked(sandbox, "fan", "likes2000")
+    await finished(sandbox, await sandbox.slash(fan, "likes-import"))
+
+    async def refuse_after_500(step: WriteProgress) -> None:
+        if step.written == 500:
+            await sandbox.spotify.add_fault(
+                "^/v1/playlists/[^/]+/items$", method="POST", status=429, retry_after=30
+            )
+
+    with pytest.raises(SaveInterrupted) as stopped:
+        await sandbox.services.saves.export_likes(fan, refuse_after_500)
+    assert stopped.value.reached.written == 500
+    message = user_message(stopped.value)
+    assert "stopped after 500 of 2,000 tracks" in message and "Spotify is busy" in message
+    [partial] = await playlists_named(sandbox, "likes2000", "Encore likes")
+    assert len(partial["items"]) == 500
+
+    await sandbox.spotify.clear_faults()
+    again = await finished(sandbox, await sandbox.slash(fan, "likes-export"))
+
+    assert "Replaced the tracks of" in again["content"]
+    [whole] = await playlists_named(sandbox, "likes2000", "Encore likes")
+    assert whole["id"] == partial["id"] and whole["items"] == await likes_newest_first(sandbox, fan)
 
 
 async def test_an_export_whose_playlist_was_taken_over_makes_a_new_one(sandbox: Sandbox) -> None:

@@ -157,12 +157,32 @@ async def test_like_on_spotify_likes_each_track_and_saves_albums_and_playlists(
     text = await finished(sandbox, answer)
 
     assert (
-        "Liked 1 track" in text and "Saved 1 album and 2 playlists to your Spotify library" in text
+        "saved it to your Spotify library" in text
+        and "Saved 1 album and 2 playlists to your Spotify library" in text
     )
     assert links["track"].removeprefix("spotify:track:") in await sandbox.spotify.library("alice")
     saved = await sandbox.spotify.requests(path="/v1/me/library", user="alice")
     uris = {uri for request in saved for uri in request["query"]["uris"].split(",")}
     assert {links["album"], f"spotify:playlist:{links['mine']['id']}"} <= uris
+
+
+async def test_like_on_spotify_without_library_permission_keeps_the_likes_and_says_why(
+    sandbox: Sandbox,
+) -> None:
+    alice = await sandbox.user("alice")
+    scopes = "user-read-private playlist-read-private user-library-read"
+    assert (await sandbox.link(alice, "alice", scopes=scopes)).status == 200
+    message_id, _ = await links_message(sandbox, alice)
+
+    text = await finished(
+        sandbox, await sandbox.message_command(alice, "Like on Spotify", message_id)
+    )
+
+    assert "Liked" in text and "not saved to your Spotify library" in text
+    assert (
+        "The 1 album and 2 playlists could not be saved" in text and "`user-library-modify`" in text
+    )
+    assert await sandbox.spotify.requests(path="/v1/me/library", user="alice") == []
 
 
 async def test_add_to_my_queue_queues_every_track_the_links_name(sandbox: Sandbox) -> None:
