@@ -235,3 +235,20 @@ async def test_a_message_without_spotify_links_says_so(sandbox: Sandbox) -> None
     for name in MESSAGE_COMMANDS:
         answer = await sandbox.message_command(alice, name, message_id)
         assert "no Spotify track, album or playlist links" in answer.text and answer.ephemeral
+
+
+async def test_a_message_command_in_a_dm_between_two_people_through_a_user_install(
+    sandbox: Sandbox,
+) -> None:
+    alice = await linked(sandbox, "alice")
+    friend = await sandbox.user("friend")
+    await sandbox.discord.update_user(alice, installed_app=True)
+    dm = await sandbox.discord.create_private_channel([alice, friend])
+    track = (await sandbox.spotify.catalog())["sample_tracks"][2]
+    message_id = await sandbox.post(friend, f"try spotify:track:{track}", channel_id=int(dm["id"]))
+
+    answer = await sandbox.message_command(alice, "Add to my queue", message_id)
+
+    assert answer.record["context"] == 2 and answer.ephemeral
+    assert "to your Spotify queue" in await finished(sandbox, answer)
+    assert await sandbox.spotify.queue("alice") == [f"spotify:track:{track}"]
