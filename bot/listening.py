@@ -134,7 +134,11 @@ class ListeningService:
         `user-read-playback-state` gets what `currently-playing` says."""
         try:
             await self._spotify.require_scopes(discord_user_id, {PLAYBACK_SCOPE})
-        except MissingScope:
+        except MissingScope as missing:
+            try:
+                await self._spotify.require_scopes(discord_user_id, {PLAYING_SCOPE})
+            except MissingScope:
+                raise missing from None  # ask for what a new link gets
             answer = await self._spotify.as_user(
                 discord_user_id,
                 lambda sp: sp.currently_playing(additional_types="episode"),

@@ -181,6 +181,8 @@ async def test_a_link_without_the_top_permission_is_offered_a_new_link(sandbox: 
     assert await sandbox.spotify.requests(path="/v1/me/top") == []  # Spotify was not asked
     again = await sandbox.slash(alice, "recent")
     assert "`user-read-recently-played`" in again.text
+    playing = await sandbox.slash(alice, "np")
+    assert "`user-read-playback-state`" in playing.text and playing.button("Link again")
 
 
 # -- odd names ------------------------------------------------------------------------------
