@@ -190,3 +190,21 @@ async def test_shuffle_save_without_a_queue_says_so(sandbox: Sandbox) -> None:
     answer = await sandbox.slash(alice, "shuffle save")
     assert "shuffle" in answer.text.lower() and answer.ephemeral
     assert await playlists_named(sandbox, "alice", "Encore shuffle") == []
+
+
+async def test_shuffle_save_of_2000_liked_songs_shows_progress_and_keeps_the_order(
+    sandbox: Sandbox,
+) -> None:
+    fan = await linked(sandbox, "fan", "likes2000")
+    await sandbox.slash(fan, "shuffle start", {"source": "liked"})
+    [queue] = await sandbox.services.shuffle.queues.of_user(fan)
+    order = [q.track.uri for q in await sandbox.services.shuffle.queues.upcoming(queue, 2000)]
+    assert len(order) == 2000
+
+    record = await finished(sandbox, await sandbox.slash(fan, "shuffle save"))
+
+    assert "your shuffle order (2,000 tracks)" in record["content"]
+    progress = [str(edit.get("content")) for edit in record["original"]["edits"]]
+    assert "Written 1,000 of 2,000 tracks…" in progress
+    [made] = await playlists_named(sandbox, "likes2000", "Encore shuffle")
+    assert made["items"] == order
