@@ -31,7 +31,7 @@ def parser() -> argparse.ArgumentParser:
         "--guild", type=int, help="register for one server only (instant, for testing)"
     )
     invite = commands.add_parser(
-        "invite-url", help="print the link that invites the bot to a server"
+        "invite-url", help="print the links that add Encore to a server or to a member's account"
     )
     invite.add_argument(
         "--application-id",
@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return doctor_main()
     if args.command == "invite-url" and args.application_id:
-        print(invite_url(args.application_id))
+        print(invite_links(args.application_id))
         return 0
     role = {
         "run": Role.RUN,
@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.command == "invite-url":
-            print(invite_url(asyncio.run(runtime.application_id(settings))))
+            print(invite_links(asyncio.run(runtime.application_id(settings))))
         elif args.command == "migrate":
             result = asyncio.run(runtime.migrate(settings))
             print(
@@ -142,7 +142,26 @@ def invite_url(application_id: int) -> str:
     """The link that adds the bot to a server with exactly the permissions it needs."""
     return (
         "https://discord.com/oauth2/authorize?client_id="
-        f"{application_id}&scope=bot+applications.commands&permissions={INVITE_PERMISSIONS}"
+        f"{application_id}&integration_type=0&scope=bot+applications.commands"
+        f"&permissions={INVITE_PERMISSIONS}"
+    )
+
+
+def user_install_url(application_id: int) -> str:
+    """The link that adds Encore to a person's own account (a user install): its personal
+    commands then work in any server, group DM or DM, with no bot in them."""
+    return (
+        "https://discord.com/oauth2/authorize?client_id="
+        f"{application_id}&integration_type=1&scope=applications.commands"
+    )
+
+
+def invite_links(application_id: int) -> str:
+    return (
+        f"Server install (a server's admin adds the bot):\n  {invite_url(application_id)}\n"
+        "User install (a member adds Encore to their account, for /np, /recent, /top... "
+        "anywhere; enable User Install under Installation in the developer portal):\n"
+        f"  {user_install_url(application_id)}"
     )
 
 

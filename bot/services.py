@@ -19,12 +19,20 @@ from bot.digests import DigestService
 from bot.keys import required_keys
 from bot.likes import LikeService
 from bot.linking import DiscordIdentity, LinkService
+from bot.listening import ListeningService
 from bot.outbox import Outbox
+from bot.playlist_saves import PlaylistSaves
 from bot.playlists import PlaylistService
 from bot.releases import ReleaseService
 from bot.search import SearchService
 from bot.shuffle import ShuffleService
-from bot.spotify import SpotifyAccounts, SpotifyGateway, TokenCipher, TokenStore
+from bot.spotify import (
+    PlaylistWriter,
+    SpotifyAccounts,
+    SpotifyGateway,
+    TokenCipher,
+    TokenStore,
+)
 from db.engine import SessionFactory, create_engine, session_factory, start_embedded_postgres
 
 log = logging.getLogger(__name__)
@@ -53,6 +61,8 @@ class Services:
     shuffle: ShuffleService
     releases: ReleaseService
     digests: DigestService
+    listening: ListeningService
+    saves: PlaylistSaves
     status: dict[str, object] = field(default_factory=dict)  # in-process facts for /health
 
     @classmethod
@@ -99,6 +109,8 @@ class Services:
         playlists = PlaylistService(spotify, clock)
         search = SearchService(spotify)
         status: dict[str, object] = {}
+        shuffle = ShuffleService(sessions, spotify, playlists, clock)
+        likes = LikeService(sessions, spotify, clock)
         releases = ReleaseService(
             sessions,
             spotify,
@@ -119,8 +131,8 @@ class Services:
             links,
             playlists=playlists,
             search=search,
-            likes=LikeService(sessions, spotify, clock),
-            shuffle=ShuffleService(sessions, spotify, playlists, clock),
+            likes=likes,
+            shuffle=shuffle,
             releases=releases,
             digests=DigestService(
                 sessions,
@@ -129,6 +141,8 @@ class Services:
                 status=status,
                 lease=dt.timedelta(seconds=settings.digest_lease_seconds),
             ),
+            listening=ListeningService(spotify, likes),
+            saves=PlaylistSaves(sessions, PlaylistWriter(spotify), shuffle, clock),
             status=status,
         )
 

@@ -23,6 +23,7 @@ from bot.ui.account import (
     link_in_reply,
     link_view,
 )
+from bot.ui.installs import personal
 from bot.ui.messages import reply
 from bot.ui.relink import RelinkButton
 
@@ -35,6 +36,7 @@ class Account(commands.Cog):
     @app_commands.command(
         name="link", description="Link your Spotify account (the link comes by DM)"
     )
+    @personal
     async def link(self, interaction: discord.Interaction[EncoreBot]) -> None:
         await self.send_personal_link(interaction)
 
@@ -61,6 +63,7 @@ class Account(commands.Cog):
         await reply(interaction, LINK_SENT)
 
     @app_commands.command(name="account", description="Show your linked Spotify account")
+    @personal
     async def account(self, interaction: discord.Interaction[EncoreBot]) -> None:
         found = await self.links.account(interaction.user.id)
         if found is None:
@@ -72,11 +75,13 @@ class Account(commands.Cog):
             await reply(interaction, embed=account_embed(found), view=buttons)
 
     @app_commands.command(name="unlink", description="Forget your Spotify tokens")
+    @personal
     async def unlink(self, interaction: discord.Interaction[EncoreBot]) -> None:
         unlinked = await self.links.unlink(interaction.user.id)
         await reply(interaction, UNLINKED if unlinked else NOTHING_TO_UNLINK)
 
     @app_commands.command(name="forget-me", description="Delete everything Encore stores about you")
+    @personal
     async def forget_me(self, interaction: discord.Interaction[EncoreBot]) -> None:
         view = ForgetConfirmation(interaction.user.id, self.links.forget_user)
         view.interaction = interaction

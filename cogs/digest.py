@@ -21,6 +21,7 @@ from bot.ui.digest import (
     status_embed,
     turned_on_message,
 )
+from bot.ui.installs import server_only
 from bot.ui.messages import reply
 
 
@@ -30,6 +31,7 @@ def _guild_id(interaction: discord.Interaction[EncoreBot]) -> int:
 
 
 @app_commands.guild_only()
+@server_only
 @app_commands.default_permissions(manage_guild=True)
 class Digest(
     commands.GroupCog,

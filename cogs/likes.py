@@ -1,4 +1,4 @@
-"""/like, /unlike, /likes, /likes-privacy and /likes-import: a user's liked tracks in Encore,
+"""/like, /unlike, /likes, /likes-privacy, /likes-import and /likes-export: a user's liked tracks in Encore,
 and the like button on every track and release Encore shows."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from discord.ext import commands
 from bot.client import EncoreBot
 from bot.likes import ImportProgress
 from bot.ui.errors import report_error
+from bot.ui.installs import personal
 from bot.ui.likes import (
     LIKES_PER_PAGE,
     LikeButton,
@@ -25,6 +26,7 @@ from bot.ui.likes import (
     unlike_message,
     whose_likes,
 )
+from bot.ui.listening import save_progress, saved_message
 from bot.ui.messages import reply
 from bot.ui.paginator import Paginator
 
@@ -35,6 +37,7 @@ class Likes(commands.Cog):
         self.likes = bot.services.likes
 
     @app_commands.command(name="like", description="Like a track and save it to your Spotify")
+    @personal
     @app_commands.describe(track="A track name, link or ID; leave it out to like what you play now")
     async def like(
         self, interaction: discord.Interaction[EncoreBot], track: str | None = None
@@ -66,6 +69,7 @@ class Likes(commands.Cog):
             await report_error(interaction, error)
 
     @app_commands.command(name="unlike", description="Remove a track from your likes")
+    @personal
     @app_commands.describe(track="One of your likes")
     async def unlike(self, interaction: discord.Interaction[EncoreBot], track: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -80,6 +84,7 @@ class Likes(commands.Cog):
         return [track_choice(t) for t in own]
 
     @app_commands.command(name="likes", description="Your likes, or a member's if they share them")
+    @personal
     @app_commands.describe(member="Whose likes to show (they must have made them public)")
     async def show(
         self, interaction: discord.Interaction[EncoreBot], member: discord.User | None = None
@@ -102,6 +107,7 @@ class Likes(commands.Cog):
     @app_commands.command(
         name="likes-privacy", description="Let other members see your likes, or not"
     )
+    @personal
     @app_commands.describe(visibility="public: anyone can see them with /likes; private: only you")
     async def privacy(
         self,
@@ -115,6 +121,7 @@ class Likes(commands.Cog):
     @app_commands.command(
         name="likes-import", description="Bring your Spotify liked songs into your Encore likes"
     )
+    @personal
     async def import_likes(self, interaction: discord.Interaction[EncoreBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
 
@@ -125,6 +132,17 @@ class Likes(commands.Cog):
 
         result = await self.likes.import_from_spotify(interaction.user.id, show_progress)
         await interaction.edit_original_response(content=import_message(result))
+
+    @app_commands.command(
+        name="likes-export",
+        description="Save your Encore likes as a private Spotify playlist (replaces last time's)",
+    )
+    @personal
+    async def export_likes(self, interaction: discord.Interaction[EncoreBot]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        saves = self.bot.services.saves
+        saved = await saves.export_likes(interaction.user.id, save_progress(interaction))
+        await interaction.edit_original_response(content=saved_message(saved))
 
 
 async def setup(bot: EncoreBot) -> None:

@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import EncoreBot
+from bot.ui.installs import personal
 from bot.ui.messages import reply
 from bot.ui.paginator import Paginator, chunk
 from bot.ui.playlists import (
@@ -31,6 +32,7 @@ class Playlists(commands.Cog):
         self.playlists = bot.services.playlists
 
     @app_commands.command(name="playlists", description="List your Spotify playlists")
+    @personal
     async def list_playlists(self, interaction: discord.Interaction[EncoreBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         playlists = await self.playlists.playlists(interaction.user.id)
@@ -46,6 +48,7 @@ class Playlists(commands.Cog):
         await paginator.start(interaction)
 
     @app_commands.command(name="playlist", description="Show the tracks of one of your playlists")
+    @personal
     @app_commands.describe(name="One of your playlists, or a Spotify playlist link")
     async def show_playlist(
         self, interaction: discord.Interaction[EncoreBot], name: app_commands.Range[str, 1, 200]

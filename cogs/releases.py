@@ -7,6 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import EncoreBot
+from bot.ui.installs import personal
 from bot.ui.messages import reply
 from bot.ui.paginator import Paginator, chunk
 from bot.ui.releases import ARTISTS_PER_PAGE, no_releases_message, releases_embed
@@ -20,6 +21,7 @@ class Releases(commands.Cog):
         self.releases = bot.services.releases
 
     @app_commands.command(name="releases", description="Artists with new releases")
+    @personal
     @app_commands.describe(
         limit="How many of the latest releases to look at (1-100, default 20)",
         days="How many days back to look (1-60, default 14)",

@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.client import EncoreBot
 from bot.search import MAX_QUERY_LENGTH, SearchPage, SearchService
+from bot.ui.installs import personal
 from bot.ui.messages import reply
 from bot.ui.paginator import Paginator
 from bot.ui.search import no_results_message, page_buttons, results_embed
@@ -40,6 +41,7 @@ class Search(commands.Cog):
         self.search_service = bot.services.search
 
     @app_commands.command(name="search", description="Search Spotify for tracks, albums or artists")
+    @personal
     @app_commands.describe(query="What to look for", kind="Tracks (the default), albums or artists")
     @app_commands.rename(kind="type")
     async def search(

@@ -1,4 +1,4 @@
-"""/shuffle start, next, peek, play, status and stop: smart shuffle queues over a user's
+"""/shuffle start, next, peek, play, status, save and stop: smart shuffle queues over a user's
 playlists and liked songs (the queue lives in `bot.shuffle`)."""
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import EncoreBot
+from bot.ui.installs import personal
+from bot.ui.listening import save_progress, saved_message
 from bot.ui.messages import reply
 from bot.ui.shuffle import (
     next_embed,
@@ -21,6 +23,7 @@ from bot.ui.shuffle import (
 )
 
 
+@personal
 class Shuffle(
     commands.GroupCog,
     group_name="shuffle",
@@ -85,6 +88,15 @@ class Shuffle(
     async def status(self, interaction: discord.Interaction[EncoreBot]) -> None:
         current, others = await self.shuffle.status(interaction.user.id)
         await reply(interaction, embed=status_embed(current, others))
+
+    @app_commands.command(
+        name="save", description="Save your shuffle order, from the next track, as a playlist"
+    )
+    async def save(self, interaction: discord.Interaction[EncoreBot]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        saves = self.bot.services.saves
+        saved = await saves.save_shuffle(interaction.user.id, save_progress(interaction))
+        await interaction.edit_original_response(content=saved_message(saved))
 
     @app_commands.command(name="stop", description="Delete your current shuffle queue")
     async def stop(self, interaction: discord.Interaction[EncoreBot]) -> None:

@@ -297,6 +297,18 @@ class RoleHeartbeat(Base):
     last_tick_at: Mapped[dt.datetime | None]
 
 
+class EncorePlaylist(Base):
+    """A Spotify playlist Encore wrote for a member (their likes, a shuffle order, saved
+    links), so the next write replaces or extends it instead of making another."""
+
+    __tablename__ = "encore_playlists"
+
+    discord_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16), primary_key=True)  # likes, shuffle, saved
+    playlist_id: Mapped[str] = mapped_column(String(64))
+    written_at: Mapped[dt.datetime] = _created()
+
+
 # Every table that holds rows about one Discord user: `/forget-me` deletes from each.
 # Derived from the metadata, so a later feature's table is covered by declaring the column.
 USER_TABLES = tuple(table for table in Base.metadata.sorted_tables if "discord_user_id" in table.c)

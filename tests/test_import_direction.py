@@ -56,6 +56,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.releases",
             "bot.digests",
             "bot.heartbeat",
+            "bot.listening",
+            "bot.playlist_saves",
         ),
     ),
     ("container", ("bot.services",)),

@@ -13,7 +13,13 @@ from bot.spotify.accounts import (
 )
 from bot.spotify.errors import SpotifyForbidden, translate
 from bot.spotify.gateway import SpotifyGateway
-from bot.spotify.ids import is_spotify_id, playlist_id_in_link, track_id_in
+from bot.spotify.ids import (
+    SpotifyRef,
+    is_spotify_id,
+    playlist_id_in_link,
+    spotify_refs_in,
+    track_id_in,
+)
 from bot.spotify.paging import PAGE_SIZE, SEARCH_MAX_OFFSET, SEARCH_PAGE_SIZE, user_pages
 from bot.spotify.playlist_writer import (
     ITEMS_PER_REQUEST,
@@ -47,6 +53,7 @@ __all__ = [
     "SpotifyAccounts",
     "SpotifyForbidden",
     "SpotifyGateway",
+    "SpotifyRef",
     "TokenCipher",
     "TokenGrant",
     "TokenStore",
@@ -57,6 +64,7 @@ __all__ = [
     "pkce_challenge",
     "pkce_pair",
     "playlist_id_in_link",
+    "spotify_refs_in",
     "track_id_in",
     "translate",
     "user_pages",

@@ -25,6 +25,7 @@ SCOPE_PURPOSES = {
     "user-library-read": "your liked songs",
     "user-library-modify": "saving likes to your library",
     "user-read-currently-playing": "what you are playing",
+    "user-read-playback-state": "the device you play on, and private sessions",
     "user-modify-playback-state": "adding to your playback queue",
     "user-follow-read": "the artists you follow",
     "user-top-read": "your top artists and tracks",

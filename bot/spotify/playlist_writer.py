@@ -72,10 +72,12 @@ class PlaylistWriter:
         description: str = "",
         replace: str | None = None,
         public: bool = False,
+        append: bool = False,
         progress: Progress | None = None,
     ) -> WrittenPlaylist:
         """Write `uris` (in this order) into the playlist `replace` if it is still there and
-        the member's, else into a new playlist called `name`.
+        the member's, else into a new playlist called `name`. With `append`, last time's
+        playlist keeps its items and these go after them.
 
         An error (Spotify busy, a missing scope...) raises from here; a progress report
         already carried the playlist's id, so the caller can reuse it next time."""
@@ -98,11 +100,11 @@ class PlaylistWriter:
         snapshot: str | None = found.get("snapshot_id")
         written = 0
         batches = [kept[i : i + ITEMS_PER_REQUEST] for i in range(0, len(kept), ITEMS_PER_REQUEST)]
-        if not batches and not created:
+        if not batches and not created and not append:
             batches = [[]]  # PUT with no URIs empties last time's playlist
         for number, batch in enumerate(batches):
             # PUT replaces every item (a new playlist's first batch too); POST appends.
-            call = _replacing if number == 0 else _appending
+            call = _replacing if number == 0 and not (append and not created) else _appending
             answer = await self._spotify.as_user(
                 discord_user_id, call(playlist_id, batch), scopes=scopes
             )

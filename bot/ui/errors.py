@@ -11,8 +11,9 @@ import discord
 from discord import app_commands
 
 from bot.errors import EncoreError, MissingScope, NeedsRelink
+from bot.playlist_saves import NothingToSave, SaveInterrupted
 from bot.shuffle import NothingToShuffle
-from bot.ui import shuffle
+from bot.ui import listening, shuffle
 from bot.ui.command_metrics import command_finished
 from bot.ui.messages import reply
 from bot.ui.relink import relink_view
@@ -73,6 +74,10 @@ def user_message(error: EncoreError) -> str:
     `bot.ui`, where names are made safe to show; the rest carry their message."""
     if isinstance(error, NothingToShuffle):
         return shuffle.nothing_to_shuffle(error)
+    if isinstance(error, NothingToSave):
+        return listening.nothing_to_save_message(error)
+    if isinstance(error, SaveInterrupted):
+        return listening.interrupted_save_message(error)
     return error.user_message
 
 

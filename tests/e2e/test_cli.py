@@ -52,6 +52,11 @@ async def test_invite_url_asks_for_exactly_the_permissions_encore_needs(
     assert f"client_id={emulator.application_id}" in output
     assert "scope=bot+applications.commands" in output
     assert "permissions=19456" in output  # View Channel, Send Messages, Embed Links
+    # and the user install, for personal commands anywhere: no bot, no permissions
+    assert (
+        f"client_id={emulator.application_id}&integration_type=1&scope=applications.commands"
+        in output
+    )
 
 
 async def test_sync_commands_for_one_server_registers_every_command_there(

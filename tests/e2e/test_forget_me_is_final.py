@@ -175,3 +175,18 @@ async def test_a_shuffle_rebuild_finishing_after_forget_me_stores_nothing(
     await resuming  # whatever it tells the member, it writes nothing
     await sandbox.spotify.clear_faults()
     assert await rows_about(sandbox, alice) == {}
+
+
+async def test_a_playlist_save_answering_after_forget_me_remembers_no_playlist(
+    sandbox: Sandbox,
+) -> None:
+    alice = await sandbox.user("alice")
+    assert (await sandbox.link(alice, "alice")).status == 200
+    await sandbox.slash(alice, "like")
+    await sandbox.spotify.add_fault(path="^/v1/me/playlists$", method="POST", delay=HELD)
+    saving = asyncio.create_task(outcome_of(sandbox.services.saves.export_likes(alice)))
+    await in_flight(sandbox, "/v1/me/playlists")
+    await forget_me(sandbox, alice)
+    outcome = await saving  # Spotify made the playlist; Encore must not remember it
+    assert isinstance(outcome, LinkRemoved | NotLinked), outcome
+    assert await rows_about(sandbox, alice) == {}  # no encore_playlists row either

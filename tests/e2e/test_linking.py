@@ -117,6 +117,7 @@ async def test_link_asks_spotify_for_only_the_scopes_the_features_use(
         "user-library-read",
         "user-library-modify",
         "user-read-currently-playing",
+        "user-read-playback-state",
         "user-modify-playback-state",
         # for the release radar and listening features (issues 17 and 18)
         "user-follow-read",

@@ -1,0 +1,91 @@
+"""Listening: /np with its buttons, /recent, /top, saving likes and a shuffle order as
+playlists, the message commands over a message of Spotify links, and a user install
+answering in a DM between two people."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sandbox.demo import Demo
+from sandbox.harness import Reply
+
+TITLE = "Now playing, recent, top, playlists and use anywhere"
+
+
+async def settled(demo: Demo, reply: Reply, timeout: float = 30.0) -> str:
+    """A deferred answer once it stopped saying "in progress…"."""
+    deadline = time.monotonic() + timeout
+    while True:
+        record = await demo.sandbox.discord.interaction(reply.record["id"])
+        messages = record.get("followups") or [record.get("original") or {}]
+        content = str(messages[-1].get("content") or "")
+        if (content and not content.endswith("…")) or time.monotonic() > deadline:
+            return content
+        await asyncio.sleep(0.05)
+
+
+async def run(demo: Demo) -> None:
+    sandbox = demo.sandbox
+    alice, bob, carol = demo.people["alice"], demo.people["bob"], demo.people["carol"]
+
+    now = await demo.command(alice, "np")
+    demo.expect(now, "/np shows the track, its album, the device and progress", contains="Device")
+    labels = [b.get("label") for b in now.buttons]
+    demo.expect(
+        labels == ["Open in Spotify", "Like", "Queue again"], "with Open, Like and Queue again"
+    )
+    queued = await demo.click(alice, now, "Queue again")
+    demo.expect(queued, "Queue again puts it in her Spotify queue", contains="Spotify queue")
+
+    reply = await demo.command(bob, "np")
+    demo.expect(reply, "bob plays nothing: /np says so", contains="Nothing is playing")
+
+    recent = await demo.command(alice, "recent")
+    demo.expect(recent, "/recent: her last 50 plays", contains="Recently played (50)")
+    demo.expect(recent, "10 a page", contains="Page 1 of 5")
+    demo.expect("<t:" in recent.text, "each with a timestamp Discord shows in her own time")
+    page = await demo.click(alice, recent, "›")
+    demo.expect(page, "the next page continues at 11", contains="`11.`")
+
+    top = await demo.command(alice, "top artists", {"period": "4 weeks"})
+    demo.expect(top, "/top artists over 4 weeks, ranked", contains="` 1.`")
+    top = await demo.command(alice, "top tracks", {"period": "all time"})
+    demo.expect(top, "/top tracks of all time", contains="all time")
+    reply = await demo.command(bob, "top tracks")
+    demo.expect(reply, "bob has no ranking yet: it says so", contains="no top tracks")
+
+    reply = await demo.command(alice, "likes-export")
+    text = await settled(demo, reply)
+    demo.show("alice", "waits for /likes-export", text=text)
+    demo.expect(text, "her Encore likes become a private playlist", contains="new private playlist")
+    reply = await demo.command(alice, "likes-export")
+    text = await settled(demo, reply)
+    demo.expect(text, "exporting again replaces that playlist", contains="Replaced the tracks")
+
+    reply = await demo.command(alice, "shuffle save")
+    text = await settled(demo, reply)
+    demo.show("alice", "waits for /shuffle save", text=text)
+    demo.expect(text, "her shuffle order from the next track is saved", contains="shuffle order")
+
+    catalog = await sandbox.spotify.catalog()
+    track, album = catalog["sample_tracks"][2], catalog["sample_albums"][1]
+    content = f"two for you: https://open.spotify.com/intl-de/track/{track}?si=x and spotify:album:{album}"
+    message = await sandbox.post(bob, content)
+    demo.show("bob", "posts", text=content)
+    for name, expected in (
+        ("Add to my queue", "Spotify queue"),
+        ("Save to a playlist", "Saved from Discord"),
+        ("Like on Spotify", "Saved 1 album"),
+    ):
+        answer = await sandbox.message_command(alice, name, message)
+        text = await settled(demo, answer)
+        demo.show("alice", f"right-clicks bob's message > Apps > {name}", text=text)
+        demo.expect(text, f"{name}: every link in the message is used", contains=expected)
+
+    await sandbox.discord.update_user(alice, installed_app=True)
+    dm = await sandbox.discord.create_private_channel([alice, carol])
+    injected = await sandbox.discord.command("recent", alice, channel_id=dm["id"])
+    reply = await sandbox.reply(injected["id"])
+    demo.show("alice", "(user install) sends /recent in her DM with carol", reply)
+    demo.expect(reply.ephemeral, "it works there, and only alice sees it")
