@@ -1,6 +1,6 @@
 """listening: the playlists Encore wrote for a member (likes export, shuffle save, saved links)
 
-Revision ID: 0005_listening
+Revision ID: 0004_listening
 Revises: 0003_link_security
 Create Date: 2026-12-02 18:50:00
 """
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_listening"
+revision: str = "0004_listening"
 down_revision: str | None = "0003_link_security"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
