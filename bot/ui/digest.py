@@ -117,6 +117,11 @@ def _when(moment: dt.datetime, timezone: str) -> str:
     return f"{when}, {discord.utils.format_dt(moment, 'R')}"
 
 
+def _reason(reason: str, tail: str) -> str:
+    """A stored failure (quoting what Discord said) and our tail, within a field's 1,024."""
+    return fit.cut(reason, fit.FIELD_VALUE - len(tail)) + tail
+
+
 def status_embed(status: DigestStatus | None) -> discord.Embed:
     if status is None or status.channel_id is None:
         return discord.Embed(
@@ -141,10 +146,11 @@ def status_embed(status: DigestStatus | None) -> discord.Embed:
     if paused:
         embed.add_field(
             name="Paused",
-            value=(
-                f"{status.paused_reason}\nTo fix it: give Encore View Channel, Send Messages and "
+            value=_reason(
+                status.paused_reason or "",
+                f"\nTo fix it: give Encore View Channel, Send Messages and "
                 f"Embed Links in <#{status.channel_id}> (or pick another channel), then run "
-                "`/digest channel` again."
+                "`/digest channel` again.",
             ),
             inline=False,
         )
@@ -164,7 +170,9 @@ def status_embed(status: DigestStatus | None) -> discord.Embed:
     if status.last_failure and status.last_failure_at:
         embed.add_field(
             name="Last failure",
-            value=f"{status.last_failure} ({discord.utils.format_dt(status.last_failure_at, 'R')})",
+            value=_reason(
+                status.last_failure, f" ({discord.utils.format_dt(status.last_failure_at, 'R')})"
+            ),
             inline=False,
         )
     return embed

@@ -60,7 +60,7 @@ def releases_embed(
         colour=ACCENT,
     )
     # The page's 6,000 characters, shared by its artists (the paginator's footer included).
-    names = [shown(artist.name, 200) for artist in page]
+    names = [shown(artist.name, 200) or "Unknown artist" for artist in page]
     left = fit.EMBED_TOTAL - fit.embed_size(embed) - PAGE_FOOTER
     share = left // max(1, len(page))
     for artist, name in zip(page, names, strict=True):
