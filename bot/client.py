@@ -16,6 +16,7 @@ from bot import metrics, options
 from bot.discord_setup import NO_MENTIONS
 from bot.outbox import Undeliverable
 from bot.services import Services
+from bot.ui import fit
 from bot.ui.command_metrics import command_finished, command_started
 from bot.ui.errors import report_error
 from bot.ui.messages import reply
@@ -83,8 +84,8 @@ class EncoreBot(commands.AutoShardedBot):
         if self._deliver_outbox:
             self._background.append(asyncio.create_task(self.services.outbox.run(self.send_dm)))
 
-    async def send_dm(self, discord_user_id: int, content: str) -> None:
-        await send_dm(self, discord_user_id, content)
+    async def send_dm(self, discord_user_id: int, content: str, nonce: str | None = None) -> None:
+        await send_dm(self, discord_user_id, content, nonce)
 
     async def on_app_command_completion(
         self, interaction: discord.Interaction[EncoreBot], command: object
@@ -114,10 +115,19 @@ class EncoreBot(commands.AutoShardedBot):
         await super().close()
 
 
-async def send_dm(client: discord.Client, discord_user_id: int, content: str) -> None:
-    """A DM through any logged-in client (the gateway bot, or the worker's REST client)."""
+async def send_dm(
+    client: discord.Client, discord_user_id: int, content: str, nonce: str | None = None
+) -> None:
+    """A DM through any logged-in client (the gateway bot, or the worker's REST client).
+
+    With a `nonce`, discord.py sends `enforce_nonce`: its own retry after a lost answer (a
+    502 once the message was written) gets the same message back, not a second DM.
+    """
     try:
         channel = await client.create_dm(discord.Object(discord_user_id))
-        await channel.send(content, allowed_mentions=NO_MENTIONS)
+        message = fit.message({"content": content, "allowed_mentions": NO_MENTIONS})
+        if nonce is not None:
+            message["nonce"] = nonce
+        await channel.send(**message)
     except (discord.Forbidden, discord.NotFound) as error:
         raise Undeliverable(error.text or str(error)) from None

@@ -43,6 +43,12 @@ LAST_INGESTION = Gauge(
     registry=REGISTRY,
 )
 DIGESTS = Counter("encore_digests_total", "Digest posts", ["outcome"], registry=REGISTRY)
+MESSAGES_REFUSED = Counter(
+    "encore_messages_refused_total",
+    "Messages Discord refused as built (400): each one is a bug in Encore",
+    ["what"],
+    registry=REGISTRY,
+)
 GATEWAY_CONNECTED = Gauge(
     "encore_gateway_connected", "1 while the Discord gateway is connected", registry=REGISTRY
 )

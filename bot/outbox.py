@@ -35,7 +35,14 @@ class Undeliverable(Exception):
     """The recipient cannot receive it (DMs closed, unknown user): do not retry."""
 
 
-SendDM = Callable[[int, str], Awaitable[None]]
+# (recipient, content, nonce): the nonce is the DM's own (`dm_nonce`), the same on every
+# attempt, so Discord creates it once even when an answer is lost and the send is retried.
+SendDM = Callable[[int, str, str], Awaitable[None]]
+
+
+def dm_nonce(message_id: int) -> str:
+    """The nonce of outbox message `message_id` (Discord allows 25 characters)."""
+    return f"dm{message_id}"
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,8 @@ class Outbox:
             async with gate:
                 try:
                     await asyncio.wait_for(
-                        send(message.discord_user_id, message.content), SEND_TIMEOUT
+                        send(message.discord_user_id, message.content, dm_nonce(message.id)),
+                        SEND_TIMEOUT,
                     )
                 except Exception as error:  # each outcome is recorded, none stops the others
                     return _Outcome(message, error)

@@ -177,8 +177,8 @@ class Encore:
             await login(rest, discord_token(settings))
             self.services.digests.attach(DiscordPoster(rest, settings.discord_global_rate))
 
-            async def deliver(user_id: int, content: str) -> None:
-                await send_dm(rest, user_id, content)
+            async def deliver(user_id: int, content: str, nonce: str) -> None:
+                await send_dm(rest, user_id, content, nonce)
 
             self.tasks.append(asyncio.create_task(self.services.outbox.run(deliver), name="outbox"))
         if role in {Role.RUN, Role.WORKER} and self._with_scheduler:

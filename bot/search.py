@@ -32,8 +32,9 @@ class SearchPage:
 
     @property
     def page_count(self) -> int:
-        """Pages we can show: Spotify stops at offset 1000, whatever `total` says."""
-        return max(1, min(math.ceil(self.total / PAGE_SIZE), MAX_OFFSET // PAGE_SIZE + 1))
+        """Pages we can show: Spotify answers `offset + limit <= 1000` only, whatever `total`
+        says (1,000 results: 100 pages of 10)."""
+        return max(1, min(math.ceil(self.total / PAGE_SIZE), MAX_OFFSET // PAGE_SIZE))
 
     @property
     def first_position(self) -> int:
@@ -70,7 +71,8 @@ class SearchService:
 
     async def search(self, raw_query: str, kind: SearchKind = "track", page: int = 0) -> SearchPage:
         query = clean_query(raw_query)
-        offset = min(max(page, 0) * PAGE_SIZE, MAX_OFFSET)
+        # The last page Spotify serves ends at result 1,000 (`offset + limit <= 1000`).
+        offset = min(max(page, 0) * PAGE_SIZE, MAX_OFFSET - PAGE_SIZE)
         answer: dict[str, Any] = await self._spotify.as_app(
             lambda sp: sp.search(query, limit=PAGE_SIZE, offset=offset, type=kind)
         )

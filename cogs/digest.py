@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.client import EncoreBot
 from bot.digests import timezone_suggestions
+from bot.ui import fit
 from bot.ui.digest import (
     NEEDED,
     PREVIEW,
@@ -79,7 +80,7 @@ class Digest(
         self, interaction: discord.Interaction[EncoreBot], current: str
     ) -> list[app_commands.Choice[str]]:
         names = timezone_suggestions(current)
-        return [app_commands.Choice(name=name, value=name) for name in names]
+        return fit.choices([app_commands.Choice(name=name, value=name) for name in names])
 
     @app_commands.command(name="off", description="Stop posting the daily digest")
     @app_commands.checks.has_permissions(manage_guild=True)

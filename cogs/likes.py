@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot.client import EncoreBot
 from bot.likes import ImportProgress
+from bot.ui import fit
 from bot.ui.errors import report_error
 from bot.ui.installs import personal
 from bot.ui.likes import (
@@ -27,7 +28,7 @@ from bot.ui.likes import (
     whose_likes,
 )
 from bot.ui.listening import save_progress, saved_message
-from bot.ui.messages import reply
+from bot.ui.messages import edit, reply
 from bot.ui.paginator import Paginator
 
 
@@ -50,7 +51,8 @@ class Likes(commands.Cog):
     async def like_suggestions(
         self, interaction: discord.Interaction[EncoreBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        return [track_choice(t) for t in await self.likes.suggest(interaction.user.id, current)]
+        found = await self.likes.suggest(interaction.user.id, current)
+        return fit.choices([track_choice(t) for t in found])
 
     @commands.Cog.listener()
     async def on_like_pressed(
@@ -81,7 +83,7 @@ class Likes(commands.Cog):
         self, interaction: discord.Interaction[EncoreBot], current: str
     ) -> list[app_commands.Choice[str]]:
         own = await self.likes.recent(interaction.user.id, text=current, limit=25)
-        return [track_choice(t) for t in own]
+        return fit.choices([track_choice(t) for t in own])
 
     @app_commands.command(name="likes", description="Your likes, or a member's if they share them")
     @personal
@@ -128,10 +130,10 @@ class Likes(commands.Cog):
         async def show_progress(progress: ImportProgress) -> None:
             message = import_progress_message(progress)
             if message is not None:
-                await interaction.edit_original_response(content=message)
+                await edit(interaction, content=message)
 
         result = await self.likes.import_from_spotify(interaction.user.id, show_progress)
-        await interaction.edit_original_response(content=import_message(result))
+        await edit(interaction, content=import_message(result))
 
     @app_commands.command(
         name="likes-export",

@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import EncoreBot
+from bot.ui import fit
 from bot.ui.installs import personal
 from bot.ui.messages import reply
 from bot.ui.paginator import Paginator, chunk
@@ -70,7 +71,7 @@ class Playlists(commands.Cog):
         self, interaction: discord.Interaction[EncoreBot], current: str
     ) -> list[app_commands.Choice[str]]:
         found = await self.playlists.suggestions(interaction.user.id, current)
-        return [playlist_choice(playlist) for playlist in found]
+        return fit.choices([playlist_choice(playlist) for playlist in found])
 
     @commands.Cog.listener()
     async def on_app_command_completion(

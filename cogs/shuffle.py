@@ -3,11 +3,15 @@ playlists and liked songs (the queue lives in `bot.shuffle`)."""
 
 from __future__ import annotations
 
+import logging
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import metrics
 from bot.client import EncoreBot
+from bot.ui import fit
 from bot.ui.installs import personal
 from bot.ui.listening import save_progress, saved_message
 from bot.ui.messages import reply
@@ -15,12 +19,15 @@ from bot.ui.shuffle import (
     next_embed,
     peek_embed,
     played_embed,
+    played_text,
     source_choice,
     started_message,
     status_embed,
     stopped_message,
     track_view,
 )
+
+log = logging.getLogger(__name__)
 
 
 @personal
@@ -47,7 +54,7 @@ class Shuffle(
         self, interaction: discord.Interaction[EncoreBot], current: str
     ) -> list[app_commands.Choice[str]]:
         choices = await self.shuffle.source_choices(interaction.user.id, current)
-        return [source_choice(choice) for choice in choices]
+        return fit.choices([source_choice(choice) for choice in choices])
 
     @app_commands.command(name="next", description="The next tracks of your shuffle queue")
     @app_commands.describe(count="How many tracks (1-10, default 1)")
@@ -82,7 +89,15 @@ class Shuffle(
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         dealt = await self.shuffle.play(interaction.user.id, count)
-        await reply(interaction, embed=played_embed(dealt), view=track_view(dealt.tracks))
+        # The tracks are on the Spotify queue now: whatever happens, the member is told.
+        try:
+            await reply(interaction, embed=played_embed(dealt), view=track_view(dealt.tracks))
+        except discord.HTTPException as error:
+            if error.status != 400:
+                raise
+            log.error("Discord refused a /shuffle play answer: %s", error.text)
+            metrics.MESSAGES_REFUSED.labels("shuffle play").inc()
+            await reply(interaction, played_text(dealt))
 
     @app_commands.command(name="status", description="Where your shuffle queue stands")
     async def status(self, interaction: discord.Interaction[EncoreBot]) -> None:

@@ -54,7 +54,7 @@ class Demo:
         self, who: str, action: str, reply: Reply | None = None, text: str | None = None
     ) -> None:
         self.say(f"> {who} {action}")
-        body = text if text is not None else (reply.text if reply else "")
+        body = text if text is not None else (reply.seen if reply else "")
         if reply is not None and reply.ephemeral:
             self.say("  (only they can see this)")
         for line in (body or "(no answer)").splitlines():

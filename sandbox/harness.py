@@ -23,6 +23,7 @@ from bot.clock import Clock
 from bot.config import Role, Settings, load_settings
 from bot.runtime import Encore
 from db.models import LinkRequest
+from sandbox import markdown
 from sandbox.browser import Browser, LinkOutcome, follow_link
 from sandbox.discord import DiscordControl, DiscordEmulator
 from sandbox.spotify import SpotifyControl, SpotifyEmulator
@@ -57,6 +58,7 @@ class Reply:
     record: dict[str, Any]
     message: dict[str, Any] | None
     choices: list[dict[str, Any]] = field(default_factory=list)
+    names: markdown.Names | None = field(default=None, repr=False)
 
     @property
     def kind(self) -> int | None:
@@ -99,6 +101,14 @@ class Reply:
     def text(self) -> str:
         """Content and embeds as plain text: what the transcript prints, what tests search."""
         return render(self.message) if self.message else ""
+
+    @property
+    def seen(self) -> str:
+        """What a person reads: markdown rendered, `#channel` and `@user` names instead of
+        ids, Discord timestamps as dates, whole button rows with their emoji."""
+        if not self.message:
+            return ""
+        return markdown.seen(self.message, self.names or (lambda kind, snowflake: None))
 
     @property
     def late(self) -> bool:
@@ -352,7 +362,7 @@ class Sandbox:
         )
         record = await self.discord.interaction(injected["id"], wait=5)
         choices = ((record.get("response") or {}).get("data") or {}).get("choices") or []
-        return Reply(record, None, choices)
+        return Reply(record, None, choices, names=self.name_of)
 
     async def reply(self, interaction_id: str | int, *, timeout: float = 15.0) -> Reply:
         """Wait until the interaction shows the user something, and return it."""
@@ -361,7 +371,7 @@ class Sandbox:
         while True:
             message = self._visible(record)
             if message is not None or time.monotonic() >= deadline:
-                return Reply(record, message)
+                return Reply(record, message, names=self.name_of)
             await asyncio.sleep(0.05)
             record = await self.discord.interaction(interaction_id)
 
@@ -382,6 +392,25 @@ class Sandbox:
         if kind in (5, 6) and original and record.get("edits"):
             return dict(original)
         return None
+
+    def name_of(self, kind: str, snowflake: int) -> str | None:
+        """A user's, channel's or role's name in the Discord emulator (for `Reply.seen`)."""
+        world = self.discord_emulator.world
+        if kind == "user":
+            user = world.users.get(snowflake)
+            return None if user is None else (user.global_name or user.username)
+        if kind == "channel":
+            channel = world.channels.get(snowflake)
+            return None if channel is None else channel.name
+        for guild in world.guilds.values():
+            for role in getattr(guild, "roles", None) or []:
+                if int(getattr(role, "id", 0) or 0) == snowflake:
+                    return str(getattr(role, "name", snowflake))
+        return None
+
+    def seen(self, message: dict[str, Any]) -> str:
+        """Any message (a DM, a digest post) as a person reads it."""
+        return markdown.seen(message, self.name_of)
 
     async def message(self, message_id: int) -> dict[str, Any]:
         for message in await self.discord.messages():

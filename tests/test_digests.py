@@ -343,7 +343,7 @@ class StuckPoster:
         self.posting = 0
         self.both_posting = asyncio.Event()
 
-    async def post(self, channel_id: int, digest: Digest) -> int:
+    async def post(self, channel_id: int, digest: Digest, *, nonce: str | None = None) -> int:
         self.posting += 1
         if self.posting == 2:
             self.both_posting.set()

@@ -47,7 +47,7 @@ class HeldSends:
         self.in_flight = 0
         self.most_in_flight = 0
 
-    async def send(self, user: int, content: str) -> None:
+    async def send(self, user: int, content: str, nonce: str = "") -> None:
         self.started.append(user)
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
@@ -97,7 +97,7 @@ async def test_two_processes_deliver_each_dm_exactly_once(clean_database: str) -
         await queue_dms(sessions[0], outboxes[0], range(1, 121))
         received: Counter[int] = Counter()
 
-        async def send(user: int, content: str) -> None:
+        async def send(user: int, content: str, nonce: str = "") -> None:
             await asyncio.sleep(0.005)  # a Discord round trip: the processes overlap
             received[user] += 1
 
@@ -127,7 +127,7 @@ async def test_a_dm_whose_sender_died_is_sent_when_its_lease_runs_out(
 
     received: list[int] = []
 
-    async def send(user: int, content: str) -> None:
+    async def send(user: int, content: str, nonce: str = "") -> None:
         received.append(user)
 
     assert await outbox.deliver_due(send) == 0  # still leased to the dead process
@@ -147,7 +147,7 @@ async def test_a_late_outcome_does_not_overwrite_the_claim_that_followed(
     await slow.until_started(1)
     clock.advance(seconds=LEASE.total_seconds())
 
-    async def send(user: int, content: str) -> None:
+    async def send(user: int, content: str, nonce: str = "") -> None:
         pass
 
     assert await outbox.deliver_due(send) == 1  # another process took over and sent it
@@ -165,7 +165,7 @@ async def test_a_failed_send_backs_off_then_gives_up_and_closed_dms_stop_at_once
     outbox = Outbox(sessions, clock)
     await queue_dms(sessions, outbox, range(1, 3))
 
-    async def send(user: int, content: str) -> None:
+    async def send(user: int, content: str, nonce: str = "") -> None:
         if user == 1:
             raise Undeliverable("Cannot send messages to this user")
         raise RuntimeError("Discord answered 500")
@@ -188,7 +188,7 @@ async def test_nothing_due_sends_nothing(sessions: SessionFactory, count: int) -
     await queue_dms(sessions, outbox, range(1, 1 + count))
     sent: list[int] = []
 
-    async def send(user: int, content: str) -> None:
+    async def send(user: int, content: str, nonce: str = "") -> None:
         sent.append(user)
 
     assert await outbox.deliver_due(send) == count

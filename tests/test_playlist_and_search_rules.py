@@ -65,7 +65,7 @@ def test_a_query_over_200_characters_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("total", "pages"), [(0, 1), (1, 1), (10, 1), (11, 2), (1010, 101), (3097, 101)]
+    ("total", "pages"), [(0, 1), (1, 1), (10, 1), (11, 2), (1000, 100), (1010, 100), (3097, 100)]
 )
 def test_search_pages_stop_where_spotify_stops_offsets(total: int, pages: int) -> None:
     assert SearchPage("q", "track", 0, total, ()).page_count == pages

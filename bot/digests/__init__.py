@@ -10,7 +10,14 @@ Rendering (the embed, the like buttons) and the discord.py poster are in `bot.ui
 """
 
 from bot.digests.digest import MARKER, Digest, DigestStatus
-from bot.digests.posting import ChannelUnavailable, Pacer, Poster, PostFailed
+from bot.digests.posting import (
+    ChannelUnavailable,
+    Pacer,
+    Poster,
+    PostFailed,
+    PostRefused,
+    digest_nonce,
+)
 from bot.digests.schedule import (
     DEFAULT_TIME,
     due_local_date,
@@ -33,8 +40,10 @@ __all__ = [
     "DigestStatus",
     "Pacer",
     "PostFailed",
+    "PostRefused",
     "Poster",
     "TickReport",
+    "digest_nonce",
     "due_local_date",
     "next_post_at",
     "parse_post_time",

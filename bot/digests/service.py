@@ -31,7 +31,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import metrics
 from bot.clock import Clock
 from bot.digests.digest import Digest, DigestStatus
-from bot.digests.posting import ChannelUnavailable, Poster, PostFailed
+from bot.digests.posting import (
+    ChannelUnavailable,
+    Poster,
+    PostFailed,
+    PostRefused,
+    digest_nonce,
+)
 from bot.digests.schedule import (
     DEFAULT_TIME,
     due_local_date,
@@ -340,7 +346,7 @@ class DigestService:
                     local_date,
                 )
                 metrics.DIGESTS.labels("abandoned").inc()
-            if run.status in ("sent", "skipped", "abandoned"):
+            if run.status in ("sent", "skipped", "abandoned", "refused"):
                 # Done for this local day (by another worker, or before a schedule change).
                 row.next_run_at = next_post_at(
                     now, row.post_time, row.timezone, after_date=local_date
@@ -386,7 +392,11 @@ class DigestService:
             if claim.retry:
                 message_id = await self.poster.find_posted(claim.channel_id, digest)
             if message_id is None:
-                message_id = await self.poster.post(claim.channel_id, digest)
+                message_id = await self.poster.post(
+                    claim.channel_id, digest, nonce=digest_nonce(claim.run_id)
+                )
+        except PostRefused as error:
+            return await self._refused(claim, error, now)
         except ChannelUnavailable as error:
             return await self._failed(claim, str(error), now, counts=True)
         except PostFailed as error:
@@ -413,6 +423,47 @@ class DigestService:
                 if outcome == "sent":
                     row.last_posted_at = now
         metrics.DIGESTS.labels(outcome).inc()
+
+    async def _refused(
+        self, claim: DigestClaim, error: PostRefused, now: dt.datetime | None
+    ) -> str:
+        """Discord refused the post itself (400): a bug, not an outage. The same digest would
+        be refused again, so today's run ends here (no retry loop); the next local day's
+        digest is posted as usual, and refusals on `PAUSE_AFTER` days in a row pause it."""
+        now = now or self._clock.now()
+        reason = (
+            "Discord refused the post as Encore built it (a bug in Encore, logged for its "
+            f"operator: {error.fields}). Today's digest is not retried; the next one is "
+            "posted as usual"
+        )
+        outcome = "refused"
+        async with self._sessions() as session, session.begin():
+            run = await session.get(DigestRun, claim.run_id, with_for_update=True)
+            assert run is not None
+            run.status, run.error = "refused", error.fields[:1000]
+            row = await session.get(GuildSettings, claim.guild_id, with_for_update=True)
+            if row is not None and row.claimed_by == self.worker:
+                row.claimed_by = row.claimed_until = None
+                row.last_failure, row.last_failure_at = reason[:1000], now
+                row.consecutive_failures += 1
+                row.next_run_at = next_post_at(
+                    now, row.post_time, row.timezone, after_date=claim.local_date
+                )
+                if row.consecutive_failures >= PAUSE_AFTER:
+                    row.paused_reason = (
+                        f"Posting failed {row.consecutive_failures} times in a row: {reason}."
+                    )[:1000]
+                    outcome = "paused"
+        log.error(
+            "Digest for server %s on %s refused by Discord (a bug in Encore's message), "
+            "not retried today: %s",
+            claim.guild_id,
+            claim.local_date,
+            error.fields,
+        )
+        metrics.DIGESTS.labels(outcome).inc()
+        metrics.MESSAGES_REFUSED.labels("digest").inc()
+        return outcome
 
     async def _failed(
         self, claim: DigestClaim, reason: str, now: dt.datetime | None, *, counts: bool

@@ -10,6 +10,7 @@ import discord
 
 from bot.digests import Digest, DigestStatus
 from bot.discord_setup import NO_MENTIONS
+from bot.ui import fit
 from bot.ui.likes import like_button
 from bot.ui.messages import ACCENT, WARNING
 from bot.ui.names import linked
@@ -21,35 +22,33 @@ def long_date(day: dt.date) -> str:
 
 def digest_embed(digest: Digest) -> discord.Embed:
     day = long_date(digest.local_date)
-    embed = discord.Embed(title=f"New releases for {day} ({digest.timezone})"[:256], colour=ACCENT)
+    embed = discord.Embed(
+        title=fit.cut(f"New releases for {day} ({digest.timezone})", fit.TITLE), colour=ACCENT
+    )
     if not digest.artists:
         embed.description = (
             f"Nothing new came out on {day} in the {digest.timezone} time zone. "
             "See you tomorrow!\n-# `/digest empty-days skip` turns these notes off."
         )
     else:
-        lines = [
+        head = (
             f"Released on {day} ({digest.timezone}): {len(digest.artists)} artists, "
-            f"{digest.release_count} releases.",
-            "",
-        ]
-        size = len(lines[0])
-        for shown, artist in enumerate(digest.artists):
+            f"{digest.release_count} releases.\n"
+        )
+        artist_lines = []
+        for artist in digest.artists:
             releases = ", ".join(
                 f"{linked(release.name, release.url, 60)} ({release.album_type})"
                 for release in artist.releases[:3]
             )
             if len(artist.releases) > 3:
                 releases += f" and {len(artist.releases) - 3} more"
-            line = f"**{linked(artist.name, artist.url, 60)}**: {releases}"
-            if size + len(line) > 3600:
-                lines.append(
-                    f"…and {len(digest.artists) - shown} more artists: `/releases` lists them all."
-                )
-                break
-            lines.append(line)
-            size += len(line) + 1
-        embed.description = "\n".join(lines)
+            artist_lines.append(f"**{linked(artist.name, artist.url, 60)}**: {releases}")
+        embed.description = head + fit.lines(
+            artist_lines,
+            fit.DESCRIPTION - len(head),
+            more=lambda left: f"…and {left} more artists: `/releases` lists them all.",
+        )
         cover = digest.artists[0].latest_release.image_url
         if cover:
             embed.set_thumbnail(url=cover)
@@ -68,19 +67,26 @@ def digest_view(digest: Digest) -> discord.ui.View | None:
     if not digest.artists:
         return None
     view = discord.ui.View(timeout=None)
-    for artist in digest.artists[:LIKE_BUTTONS]:
+    liked: set[str] = set()
+    for artist in digest.artists:
         release = artist.latest_release
+        # A collaboration is the latest release of several of the artists shown: one button.
+        if release.id in liked:
+            continue
+        liked.add(release.id)
         view.add_item(like_button(release.id, kind="album", label=release.name))
+        if len(liked) == LIKE_BUTTONS:
+            break
     return view
 
 
 def digest_message(digest: Digest) -> dict[str, Any]:
-    """Everything a digest post sends."""
+    """Everything a digest post sends, within Discord's limits."""
     message: dict[str, Any] = {"embed": digest_embed(digest), "allowed_mentions": NO_MENTIONS}
     view = digest_view(digest)
     if view is not None:
         message["view"] = view
-    return message
+    return fit.message(message)
 
 
 # -- /digest -----------------------------------------------------------------------------
@@ -111,6 +117,11 @@ def _when(moment: dt.datetime, timezone: str) -> str:
     return f"{when}, {discord.utils.format_dt(moment, 'R')}"
 
 
+def _reason(reason: str, tail: str) -> str:
+    """A stored failure (quoting what Discord said) and our tail, within a field's 1,024."""
+    return fit.cut(reason, fit.FIELD_VALUE - len(tail)) + tail
+
+
 def status_embed(status: DigestStatus | None) -> discord.Embed:
     if status is None or status.channel_id is None:
         return discord.Embed(
@@ -135,10 +146,11 @@ def status_embed(status: DigestStatus | None) -> discord.Embed:
     if paused:
         embed.add_field(
             name="Paused",
-            value=(
-                f"{status.paused_reason}\nTo fix it: give Encore View Channel, Send Messages and "
+            value=_reason(
+                status.paused_reason or "",
+                f"\nTo fix it: give Encore View Channel, Send Messages and "
                 f"Embed Links in <#{status.channel_id}> (or pick another channel), then run "
-                "`/digest channel` again."
+                "`/digest channel` again.",
             ),
             inline=False,
         )
@@ -158,7 +170,9 @@ def status_embed(status: DigestStatus | None) -> discord.Embed:
     if status.last_failure and status.last_failure_at:
         embed.add_field(
             name="Last failure",
-            value=f"{status.last_failure} ({discord.utils.format_dt(status.last_failure_at, 'R')})",
+            value=_reason(
+                status.last_failure, f" ({discord.utils.format_dt(status.last_failure_at, 'R')})"
+            ),
             inline=False,
         )
     return embed

@@ -8,7 +8,7 @@ import asyncio
 import aiohttp
 import discord
 
-from bot.digests import ChannelUnavailable, Digest, Pacer, PostFailed
+from bot.digests import ChannelUnavailable, Digest, Pacer, PostFailed, PostRefused
 from bot.ui.digest import digest_message
 
 RATE_LIMITED_ATTEMPTS = 4
@@ -29,16 +29,27 @@ class DiscordPoster:
     def share_with(self, posters: int) -> None:
         self._pacer.per_second = self._rate / max(1, posters)
 
-    async def post(self, channel_id: int, digest: Digest) -> int:
+    async def post(self, channel_id: int, digest: Digest, *, nonce: str | None = None) -> int:
         channel = self._client.get_partial_messageable(channel_id)
         attempts = 0
+        message_body = digest_message(digest)
+        if nonce is not None:
+            # discord.py sends `enforce_nonce` with it: its own retry after a 5xx whose
+            # message was written anyway gets that message back, not a second post.
+            message_body["nonce"] = nonce
         while True:
             await self._pacer.wait()
             try:
-                message = await channel.send(**digest_message(digest))
-            except (discord.Forbidden, discord.NotFound) as error:
+                message = await channel.send(**message_body)
+            except discord.NotFound as error:
+                if error.code == 10008:  # the nonce's message was deleted: a member did that
+                    raise PostRefused("the digest posted earlier today was deleted") from None
+                raise ChannelUnavailable(_describe(error)) from None
+            except discord.Forbidden as error:
                 raise ChannelUnavailable(_describe(error)) from None
             except discord.HTTPException as error:
+                if error.status == 400:
+                    raise PostRefused(refused_fields(error)) from None
                 # discord.py gave up on a 429 (workers starting a fan-out together can
                 # briefly exceed the shared limit): a rate limit means wait, not fail.
                 attempts += 1
@@ -67,6 +78,14 @@ class DiscordPoster:
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
             raise PostFailed(type(error).__name__) from None
         return None
+
+
+def refused_fields(error: discord.HTTPException) -> str:
+    """What Discord refused, from its `errors` tree (discord.py flattens it into `text` as
+    `In embeds.0.title: Must be 256 or fewer in length.` lines)."""
+    lines = [line.strip() for line in (error.text or "").splitlines() if line.strip()]
+    fields = [line[3:] for line in lines if line.startswith("In ")]
+    return "; ".join(fields) or f"{error.code}: {lines[0] if lines else error.status}"
 
 
 def _describe(error: discord.HTTPException) -> str:

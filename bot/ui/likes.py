@@ -13,27 +13,32 @@ from typing import Any
 
 import discord
 from discord import app_commands
-from discord.utils import escape_markdown
 
 from bot.likes import ImportProgress, ImportResult, LikedTrack, LikeResult, UnlikeResult
 from bot.music import Track
 from bot.spotify import PAGE_SIZE as SPOTIFY_PAGE_SIZE
+from bot.ui import fit
 from bot.ui.messages import ACCENT
 
 LIKE_PRESSED = "like_pressed"  # the event a press dispatches
-TEMPLATE = r"encore:like:(?P<kind>track|album):(?P<id>[A-Za-z0-9]{1,64})"
+# `:<position>` tells apart two like buttons for the same track in one message (a track
+# twice in a playlist): Discord refuses a message whose custom ids repeat.
+TEMPLATE = r"encore:like:(?P<kind>track|album):(?P<id>[A-Za-z0-9]{1,64})(?::(?P<at>[0-9]{1,6}))?"
 
 
 class LikeButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
     """❤ Like: likes the track (or a release's first track) for the person who pressed it."""
 
-    def __init__(self, item_id: str, *, kind: str = "track", label: str = "Like") -> None:
+    def __init__(
+        self, item_id: str, *, kind: str = "track", label: str = "Like", at: int | None = None
+    ) -> None:
+        custom_id = f"encore:like:{kind}:{item_id}" + (f":{at}" if at is not None else "")
         super().__init__(
             discord.ui.Button(
-                label=label[:80],
+                label=fit.plain(label, fit.LABEL),
                 emoji="❤️",
                 style=discord.ButtonStyle.secondary,
-                custom_id=f"encore:like:{kind}:{item_id}",
+                custom_id=custom_id,
             )
         )
         self.kind = kind
@@ -47,32 +52,34 @@ class LikeButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLA
         match: re.Match[str],
         /,
     ) -> LikeButton:
-        return cls(match["id"], kind=match["kind"])
+        at = int(match["at"]) if match["at"] else None
+        return cls(match["id"], kind=match["kind"], at=at)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         interaction.client.dispatch(LIKE_PRESSED, interaction, self.kind, self.item_id)
 
 
-def like_button(track_id: str, *, kind: str = "track", label: str = "Like") -> discord.ui.Item[Any]:
+def like_button(
+    track_id: str, *, kind: str = "track", label: str = "Like", at: int | None = None
+) -> discord.ui.Item[Any]:
     """A like button for any view that shows a track (`kind="album"` for a release).
 
-    `label` tells buttons apart when a message shows several tracks ("3. Like").
+    `label` tells buttons apart when a message shows several tracks ("3. Like"); `at` (its
+    position) tells apart two buttons for the same track in one message.
     """
-    return LikeButton(track_id, kind=kind, label=label)
+    return LikeButton(track_id, kind=kind, label=label, at=at)
 
 
 def track_title(track: Track) -> str:
-    name = escape_markdown(track.name)
-    title = f"**[{name}]({track.url})**" if track.url else f"**{name}**"
-    return f"{title} by {escape_markdown(track.artist_names)}"
+    return f"**{fit.link(track.name, track.url, 200)}** by {fit.name(track.artist_names, 200)}"
 
 
 def like_message(result: LikeResult) -> str:
     title = track_title(result.track)
     if result.album_name:
-        title += f", the first track of *{escape_markdown(result.album_name)}*"
+        title += f", the first track of *{fit.name(result.album_name, 200)}*"
     if result.searched_for:
-        title += f" (the top match for “{escape_markdown(result.searched_for[:80])}”)"
+        title += f" (the top match for “{fit.name(result.searched_for, 80)}”)"
     if result.already_liked:
         if result.saved_just_now:
             return f"{title} is already in your likes; it is saved to your Spotify library now."
@@ -95,7 +102,7 @@ def like_message(result: LikeResult) -> str:
 
 def unlike_message(result: UnlikeResult) -> str:
     liked = result.track
-    title = f"**{escape_markdown(liked.name)}** by {escape_markdown(liked.artist_names)}"
+    title = f"**{fit.name(liked.name, 200)}** by {fit.name(liked.artist_names, 200)}"
     if result.removed_from_spotify:
         return f"Removed {title} from your likes and from your Spotify library."
     if result.scope_missing:
@@ -118,21 +125,22 @@ PROGRESS_EVERY = 2  # Spotify pages between progress edits: often enough, within
 
 
 def track_choice(track: Track | LikedTrack) -> app_commands.Choice[str]:
-    label = f"{track.name} — {track.artist_names}"
-    if len(label) > 100:
-        label = label[:99] + "…"
-    return app_commands.Choice(name=label, value=track.id)
+    # Choices are plain text: the track's name first, its artists with what room is left.
+    artists = fit.plain(track.artist_names, max(20, fit.CHOICE_NAME - 3 - len(track.name)))
+    label = fit.plain(f"{fit.one_line(track.name)} — {artists}", fit.CHOICE_NAME)
+    return app_commands.Choice(name=label or track.id, value=track.id)
 
 
-def _liked_line(position: int, track: LikedTrack) -> str:
-    name = escape_markdown(track.name)
-    title = f"[{name}]({track.url})" if track.url else name
+def _liked_line(position: int, track: LikedTrack, size: int = 80) -> str:
     when = discord.utils.format_dt(track.liked_at, "d")
-    return f"`{position:>3}.` **{title}** · {escape_markdown(track.artist_names)} · {when}"
+    return (
+        f"`{position:>3}.` **{fit.link(track.name, track.url, size)}** · "
+        f"{fit.name(track.artist_names, size)} · {when}"
+    )
 
 
 def whose_likes(owner: discord.abc.User, viewer: discord.abc.User) -> str:
-    return "Your" if owner.id == viewer.id else f"{escape_markdown(owner.display_name)}'s"
+    return "Your" if owner.id == viewer.id else f"{fit.name(owner.display_name, 40)}'s"
 
 
 def no_likes_message(owner: discord.abc.User, viewer: discord.abc.User) -> str:
@@ -141,15 +149,21 @@ def no_likes_message(owner: discord.abc.User, viewer: discord.abc.User) -> str:
             "You have no likes yet. Like a track with `/like`, or bring in your Spotify "
             "liked songs with `/likes-import`."
         )
-    return f"{escape_markdown(owner.display_name)} has no likes yet."
+    return f"{fit.name(owner.display_name, 40)} has no likes yet."
 
 
 def likes_embed(whose: str, number: int, total: int, tracks: list[LikedTrack]) -> discord.Embed:
     """Page `number` (from 0) of someone's likes."""
-    lines = [_liked_line(number * LIKES_PER_PAGE + i + 1, track) for i, track in enumerate(tracks)]
+
+    def page(size: int) -> str:
+        return "\n".join(
+            _liked_line(number * LIKES_PER_PAGE + i + 1, track, size)
+            for i, track in enumerate(tracks)
+        )
+
     return discord.Embed(
-        title=f"{whose} likes ({total:,})",
-        description="\n".join(lines) or "Nothing on this page any more.",
+        title=fit.cut(f"{whose} likes ({total:,})", fit.TITLE),
+        description=fit.shrink(page, fit.DESCRIPTION) or "Nothing on this page any more.",
         colour=ACCENT,
     )
 

@@ -8,6 +8,7 @@ from typing import Any
 import discord
 
 from bot.discord_setup import NO_MENTIONS
+from bot.ui import fit
 from bot.ui.errors import report_error
 from bot.ui.messages import reply
 
@@ -39,6 +40,7 @@ class Paginator(discord.ui.View):
         self._interaction = interaction
         embed = await self._page_embed()
         self._sync_buttons()
+        fit.view(self)
         if self.page_count == 1 and not self._extra_rows:
             await reply(interaction, embed=embed, ephemeral=ephemeral)
             self.stop()
@@ -48,7 +50,7 @@ class Paginator(discord.ui.View):
     async def _page_embed(self) -> discord.Embed:
         embed = await self._render(self.page)
         embed.set_footer(text=f"Page {self.page + 1} of {self.page_count}")
-        self._embed = embed
+        self._embed = fit.embed(embed)
         return embed
 
     async def _turn_to(self, page: int) -> discord.Embed:
@@ -70,10 +72,11 @@ class Paginator(discord.ui.View):
                 self.remove_item(item)
         if self._extra_rows:
             # Rows 1-4 belong to the page; an item without a row goes in row 1.
-            for item in self._extra_rows(self.page):
+            extra = list(self._extra_rows(self.page))
+            for item in extra:
                 if not item.row:
                     item.row = 1
-                self.add_item(item)
+            fit.add(self, extra)
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         if interaction.user.id != self.owner_id:
@@ -89,7 +92,7 @@ class Paginator(discord.ui.View):
         await interaction.response.defer()  # rendering may read the database or Spotify
         embed = await self._turn_to(min(max(page, 0), self.page_count - 1))
         self._sync_buttons()
-        await interaction.edit_original_response(embed=embed, view=self)
+        await interaction.edit_original_response(embed=embed, view=fit.view(self))
 
     @discord.ui.button(label="«", style=discord.ButtonStyle.secondary, row=0)
     async def first(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
@@ -121,6 +124,7 @@ class Paginator(discord.ui.View):
         self._embed.set_footer(
             text=f"Page {self.page + 1} of {self.page_count} · buttons expired, run the command again"
         )
+        fit.embed(self._embed)
         # Link buttons need no bot behind them and dynamic items (like buttons) are routed
         # by their custom id: they stay. Only the page buttons go.
         lasting = [
@@ -135,7 +139,9 @@ class Paginator(discord.ui.View):
             for item in lasting:
                 remaining.add_item(item)
         try:
-            await self._interaction.edit_original_response(embed=self._embed, view=remaining)
+            await self._interaction.edit_original_response(
+                embed=self._embed, view=fit.view(remaining)
+            )
         except discord.HTTPException:
             pass  # the message is gone or the token expired: nothing to tidy
 

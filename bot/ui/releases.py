@@ -7,10 +7,12 @@ from collections.abc import Sequence
 import discord
 
 from bot.releases import ArtistReleases, StoredRelease
+from bot.ui import fit
 from bot.ui.messages import ACCENT
 from bot.ui.names import linked, shown
 
 ARTISTS_PER_PAGE = 5
+PAGE_FOOTER = 80  # "Page 12 of 40 · buttons expired, run the command again"
 RELEASES_PER_ARTIST = 5
 
 
@@ -23,22 +25,27 @@ def _when(release: StoredRelease) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
-def _release_line(release: StoredRelease) -> str:
+def _release_line(release: StoredRelease, size: int = 70) -> str:
     tracks = f"{release.total_tracks} tracks" if release.total_tracks != 1 else "1 track"
-    return f"{linked(release.name, release.url, 70)} · {release.album_type} · {tracks} · {_when(release)}"
+    name = linked(release.name, release.url, size)
+    return f"{name} · {release.album_type} · {tracks} · {_when(release)}"
 
 
-def _artist_field(artist: ArtistReleases) -> str:
-    lines = [_release_line(release) for release in artist.releases[:RELEASES_PER_ARTIST]]
-    if len(artist.releases) > RELEASES_PER_ARTIST:
-        lines.append(f"…and {len(artist.releases) - RELEASES_PER_ARTIST} more")
-    if artist.url:
-        lines.insert(0, f"[Artist on Spotify]({artist.url})")
-    value = "\n".join(lines)
-    while len(value) > 1024:  # a field's limit: drop releases from the end
-        lines.pop(-1)
-        value = "\n".join([*lines, "…"])
-    return value
+def _artist_field(artist: ArtistReleases, limit: int = fit.FIELD_VALUE) -> str:
+    """The artist's releases in at most `limit` characters (a field's 1,024, or its share of
+    the page's 6,000): names shrink first, then releases are left out from the end."""
+    shown_releases = artist.releases[:RELEASES_PER_ARTIST]
+    more = len(artist.releases) - len(shown_releases)
+
+    def render(size: int) -> str:
+        lines = [_release_line(release, size) for release in shown_releases]
+        if more:
+            lines.append(f"…and {more} more")
+        if artist.url:
+            lines.insert(0, f"[Artist on Spotify]({artist.url})")
+        return "\n".join(lines)
+
+    return fit.shrink(render, limit, longest=70, shortest=20)
 
 
 def releases_embed(
@@ -52,8 +59,13 @@ def releases_embed(
         ),
         colour=ACCENT,
     )
-    for artist in page:
-        embed.add_field(name=shown(artist.name, 200), value=_artist_field(artist), inline=False)
+    # The page's 6,000 characters, shared by its artists (the paginator's footer included).
+    names = [shown(artist.name, 200) or "Unknown artist" for artist in page]
+    left = fit.EMBED_TOTAL - fit.embed_size(embed) - PAGE_FOOTER
+    share = left // max(1, len(page))
+    for artist, name in zip(page, names, strict=True):
+        value = _artist_field(artist, min(fit.FIELD_VALUE, share - len(name)))
+        embed.add_field(name=name, value=value, inline=False)
     if page and page[0].latest_release.image_url:
         embed.set_thumbnail(url=page[0].latest_release.image_url)
     return embed

@@ -17,6 +17,7 @@ from bot.shuffle import (
     StartedQueue,
     Upcoming,
 )
+from bot.ui import fit
 from bot.ui.likes import like_button
 from bot.ui.messages import ACCENT
 from bot.ui.names import linked, shown
@@ -42,11 +43,10 @@ def source_choice(choice: SourceChoice) -> app_commands.Choice[str]:
         return app_commands.Choice(name=LIKED_NAME, value=choice.value)
     details = [f"{playlist.total:,} track{'s' if playlist.total != 1 else ''}"]
     if choice.others:
-        details.append(f"by {playlist.owner_name[:30]}")
+        details.append(f"by {fit.plain(playlist.owner_name, 30)}")
     tail = " · " + " · ".join(details)
-    name = playlist.name
-    if len(name) + len(tail) > 100:  # Discord's limit for a choice's name
-        name = name[: 99 - len(tail)].rstrip() + "…"
+    # Discord's limit for a choice's name is 100: the playlist's name gives way, not the tail.
+    name = fit.plain(playlist.name, fit.CHOICE_NAME - len(tail)) or "…"
     return app_commands.Choice(name=name + tail, value=choice.value)
 
 
@@ -59,33 +59,43 @@ def _tracks(count: int, kind: str = "") -> str:
     return f"{count:,} {kind} {noun}" if kind else f"{count:,} {noun}"
 
 
-def _source(progress: QueueProgress) -> str:
-    return "your liked songs" if progress.is_liked_songs else f"**{shown(progress.source_name)}**"
+def _source(progress: QueueProgress, size: int = 80) -> str:
+    if progress.is_liked_songs:
+        return "your liked songs"
+    return f"**{shown(progress.source_name, size)}**"
 
 
 def _where(progress: QueueProgress) -> str:
     return f"track {progress.next_number:,} of {progress.total:,} (cycle {progress.cycle})"
 
 
-def _line(queued: QueuedTrack) -> str:
+def _line(queued: QueuedTrack, size: int = 80) -> str:
     track = queued.track
     return (
-        f"`{queued.number:>3}.` **{linked(track.name, track.url)}** · {shown(track.artist_names)}"
+        f"`{queued.number:>3}.` **{linked(track.name, track.url, size)}** · "
+        f"{shown(track.artist_names, size)}"
     )
 
 
-def _lines(tracks: list[QueuedTrack]) -> str:
-    """One line per track, with a marker where a new cycle's order begins."""
-    lines: list[str] = []
-    for before, queued in zip([None, *tracks], tracks, strict=False):
-        if before is not None and queued.cycle != before.cycle:
-            lines.append(f"*— cycle {queued.cycle} begins: a fresh order —*")
-        lines.append(_line(queued))
-    return "\n".join(lines)
+def _lines(tracks: list[QueuedTrack], limit: int = fit.DESCRIPTION) -> str:
+    """One line per track, with a marker where a new cycle's order begins; names shrink until
+    every track fits in `limit` characters."""
+
+    def render(size: int) -> str:
+        lines: list[str] = []
+        for before, queued in zip([None, *tracks], tracks, strict=False):
+            if before is not None and queued.cycle != before.cycle:
+                lines.append(f"*— cycle {queued.cycle} begins: a fresh order —*")
+            lines.append(_line(queued, size))
+        return "\n".join(lines)
+
+    return fit.shrink(render, limit)
 
 
-def track_buttons(queued: QueuedTrack) -> list[discord.ui.Item[Any]]:
-    """The buttons under one dealt track: open it in Spotify, like it."""
+def track_buttons(queued: QueuedTrack, *, again: bool = False) -> list[discord.ui.Item[Any]]:
+    """The buttons under one dealt track: open it in Spotify, like it. `again`: the track is
+    already shown above (a short playlist's next cycle, a track twice in a playlist), so its
+    like button carries its position (a message's custom ids are unique)."""
     track = queued.track
     return [
         discord.ui.Button(
@@ -93,25 +103,29 @@ def track_buttons(queued: QueuedTrack) -> list[discord.ui.Item[Any]]:
             url=track.url or SPOTIFY_TRACK_URL.format(track.id),
             style=discord.ButtonStyle.link,
         ),
-        like_button(track.id),
+        like_button(track.id, at=queued.number if again else None),
     ]
 
 
 def track_view(tracks: list[QueuedTrack]) -> discord.ui.View:
     # Link buttons and like buttons (dynamic items) need no listening view, so no timeout.
     view = discord.ui.View(timeout=None)
+    seen: set[str] = set()
     for index, queued in enumerate(tracks):
-        items = track_buttons(queued)
-        per_row = 5 // len(items)  # a track's buttons never straddle two rows
+        items = track_buttons(queued, again=queued.track.id in seen)
+        seen.add(queued.track.id)
+        per_row = fit.ROW_WIDTH // len(items)  # a track's buttons never straddle two rows
         for item in items:
             item.row = index // per_row
-            view.add_item(item)
+        if fit.add(view, items) < len(items):
+            break
+    fit.view(view)
     return view
 
 
 def _dealt_embed(dealt: Dealt, title: str) -> discord.Embed:
     progress = dealt.progress
-    parts = [_lines(dealt.tracks)]
+    parts = [_lines(dealt.tracks, fit.DESCRIPTION - 400)]
     if dealt.new_cycle is not None:
         parts.append(
             f"That was the end of cycle {dealt.new_cycle - 1}: cycle {dealt.new_cycle} began "
@@ -125,7 +139,7 @@ def _dealt_embed(dealt: Dealt, title: str) -> discord.Embed:
 
 
 def _plain_source(progress: QueueProgress) -> str:
-    return "Liked songs" if progress.is_liked_songs else progress.source_name[:80]
+    return "Liked songs" if progress.is_liked_songs else fit.plain(progress.source_name, 80)
 
 
 def started_message(started: StartedQueue) -> str:
@@ -164,7 +178,7 @@ def started_message(started: StartedQueue) -> str:
 
 def peek_embed(upcoming: Upcoming) -> discord.Embed:
     progress = upcoming.progress
-    parts = [_lines(upcoming.tracks)]
+    parts = [_lines(upcoming.tracks, fit.DESCRIPTION - 400)]
     if upcoming.cycle_ends:
         parts.append(
             f"Then cycle {progress.cycle} ends, and cycle {progress.cycle + 1} starts with a "
@@ -177,12 +191,17 @@ def peek_embed(upcoming: Upcoming) -> discord.Embed:
 
 def status_embed(current: QueueProgress, others: list[QueueProgress]) -> discord.Embed:
     embed = discord.Embed(title="Your shuffle", colour=ACCENT)
-    embed.add_field(name="Source", value=_source(current))
+    embed.add_field(name="Source", value=_source(current, 200))
     embed.add_field(name="Played", value=f"{current.position:,} of {current.total:,}")
     embed.add_field(name="Cycle", value=str(current.cycle))
     embed.add_field(name="Next", value=f"track {current.next_number:,}")
     if others:
-        kept = "\n".join(f"{_source(other)}: {_where(other)}" for other in others[:10])
+        kept = fit.shrink(
+            lambda size: "\n".join(
+                f"{_source(other, size)}: {_where(other)}" for other in others[:10]
+            ),
+            fit.FIELD_VALUE,
+        )
         embed.add_field(
             name="Also kept (`/shuffle start` one to resume it)", value=kept, inline=False
         )
@@ -204,6 +223,17 @@ def played_embed(dealt: Dealt) -> discord.Embed:
             inline=False,
         )
     return embed
+
+
+def played_text(dealt: Dealt) -> str:
+    """What /shuffle play added, as plain text: the answer when the full one was refused."""
+    added = len(dealt.tracks)
+    text = f"Added {_tracks(added)} to your Spotify queue: " + ", ".join(
+        f"{queued.number}. {shown(queued.track.name, 60)}" for queued in dealt.tracks
+    )
+    if dealt.stopped_by is not None:
+        text += f"\nOnly {added} of {dealt.asked} added: {dealt.stopped_by.user_message}"
+    return fit.cut(text, fit.CONTENT)
 
 
 def stopped_message(stopped: QueueProgress, current: QueueProgress | None) -> str:

@@ -7,7 +7,8 @@ together; each lives in its own module (see README.md for the map).
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import weakref
+from typing import Any, ClassVar
 
 from aiohttp import web
 
@@ -27,6 +28,10 @@ from .state import World
 
 class DiscordEmulator:
     """One emulated Discord, served by an aiohttp application."""
+
+    # Every emulator made in this process, newest last (weakly: a finished test's go away),
+    # so a test suite can look at what each one refused (tests/e2e/conftest.py).
+    made: ClassVar[weakref.WeakSet[DiscordEmulator]] = weakref.WeakSet()
 
     def __init__(
         self,
@@ -60,6 +65,7 @@ class DiscordEmulator:
         )
         self.bot_token = bot_token
         self.world = World(bot_name)
+        DiscordEmulator.made.add(self)
         self.validator = SpecValidator(spec_path)
         self.limits = RateLimits(self.settings)
         self.faults = Faults()

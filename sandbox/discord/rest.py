@@ -187,6 +187,7 @@ class RestApi:
                 path=path,
                 status=err.status,
                 code=err.code,
+                errors=err.body().get("errors"),
             )
             return json_response(err.body(), status=err.status, headers=headers)
         finally:

@@ -18,7 +18,7 @@ async def run(demo: Demo) -> None:
     demo.expect(reply, "/link answers privately that a DM was sent", contains="direct message")
     dms = await sandbox.dms(alice)
     link_url = sandbox.link_in_dms(dms)
-    demo.show("Encore", "sends alice a DM", text=dms[-1]["content"] if dms else "(none)")
+    demo.show("Encore", "sends alice a DM", text=demo.sandbox.seen(dms[-1]) if dms else "(none)")
     demo.expect(link_url is not None, "the DM holds a personal link")
     if link_url is None:
         return
@@ -43,7 +43,7 @@ async def run(demo: Demo) -> None:
         "the browser says the account is linked",
     )
     dm = await sandbox.wait_for_dm(alice, "is now linked")
-    demo.show("Encore", "DMs alice", text=dm["content"])
+    demo.show("Encore", "DMs alice", text=demo.sandbox.seen(dm))
     demo.expect(True, "alice gets a DM confirming the link")
 
     replay = await sandbox.follow_link(link_url, "alice")

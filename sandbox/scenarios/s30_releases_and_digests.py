@@ -7,7 +7,6 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from sandbox.demo import Demo
-from sandbox.harness import render
 
 TITLE = "New releases and the daily digest"
 
@@ -80,7 +79,7 @@ async def run(demo: Demo) -> None:
     demo.show(
         "Encore",
         f"posts in #new-releases at {status.next_run_at:%H:%M} UTC",
-        text=render(posts[-1]) if posts else None,
+        text=demo.sandbox.seen(posts[-1]) if posts else None,
     )
     demo.expect(report["sent"] == 1 and len(posts) == 1, "the digest is posted once, when due")
     again = await services.digests.tick(now=status.next_run_at + dt.timedelta(minutes=1))

@@ -19,12 +19,13 @@ from .routes import ROUTERS
 from .state import LOG_ENTRY, STATE, EmulatorState, Settings
 from .web_api import authenticate
 
-# The defaults a plain `SpotifyEmulator()` gets (see README.md, "Options"). The strict
-# world (messy, development mode, Spotify's search window) waits for the bot fixes listed
-# in README.md; SANDBOX_SPOTIFY=strict runs any suite in it already.
-DEFAULT_CATALOGUE: Profile = "tidy"
-DEFAULT_DEVELOPMENT_MODE = False
-DEFAULT_SEARCH_WINDOW = "spec"
+# The defaults a plain `SpotifyEmulator()` gets (see README.md, "Options"): the strict world,
+# as messy as Spotify's catalogue, in development mode (as every app created since February
+# 2026), with Spotify's 1,000-result search window. `SANDBOX_SPOTIFY` overrides them
+# (`catalogue=tidy,development_mode=false,search_window=spec`).
+DEFAULT_CATALOGUE: Profile = "messy"
+DEFAULT_DEVELOPMENT_MODE = True
+DEFAULT_SEARCH_WINDOW = "spotify"
 ENVIRONMENT = "SANDBOX_SPOTIFY"
 STRICT = {"catalogue": "messy", "development_mode": "true", "search_window": "spotify"}
 

@@ -339,8 +339,10 @@ async def test_names_with_mentions_and_markdown_ping_nobody_and_show_as_typed(
         assert reply.message["allowed_mentions"] == {"parse": []}
         assert "@\u200beveryone" in reply.text and "@everyone" not in reply.text
         assert r"\*\*FREE\*\*" in reply.text
-    link_text = "@\u200beveryone " + r"\*\*FREE\*\* \[nitro\](https://x.y) <@&1>"
+    link_text = "@\u200beveryone " + r"\*\*FREE\*\* \[nitro\](https://x.y) \<@&1>"
     assert f"**[{link_text}](https://open.spotify.com/playlist/" in listing.text
+    # What a member reads: the name exactly as typed, a link to the playlist, no ping.
+    assert "@everyone **FREE** [nitro](https://x.y) <@&1>" in listing.seen
 
 
 async def test_two_commands_at_once_share_one_round_of_spotify_calls(sandbox: Sandbox) -> None:

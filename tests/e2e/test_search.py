@@ -61,18 +61,20 @@ async def test_next_and_previous_page_by_offset_and_a_page_seen_is_not_fetched_a
     assert [c["query"]["offset"] for c in await searches(sandbox)] == ["0", "10"]
 
 
-async def test_paging_stops_at_spotifys_offset_limit_of_1000(sandbox: Sandbox) -> None:
+async def test_paging_stops_at_spotifys_window_of_1000_results(sandbox: Sandbox) -> None:
+    # Spotify answers `offset + limit <= 1000` only (the emulator's search_window=spotify):
+    # 100 pages of 10, the last ending at result 1,000.
     carol = await sandbox.user("carol")
     first = await sandbox.slash(carol, "search", {"query": "ocean"})
-    assert "(Spotify shows the first 1,010)" in first.text
-    assert first.embeds[0]["footer"]["text"] == "Page 1 of 101"
+    assert "(Spotify shows the first 1,000)" in first.text
+    assert first.embeds[0]["footer"]["text"] == "Page 1 of 100"
 
     last = await sandbox.press(carol, first, "»")
 
-    assert last.embeds[0]["footer"]["text"] == "Page 101 of 101"
-    assert positions(last) == list(range(1001, 1011))
+    assert last.embeds[0]["footer"]["text"] == "Page 100 of 100"
+    assert positions(last) == list(range(991, 1001))
     assert last.button("›").get("disabled")
-    assert [c["query"]["offset"] for c in await searches(sandbox)] == ["0", "1000"]
+    assert [c["query"]["offset"] for c in await searches(sandbox)] == ["0", "990"]
     assert all(c["status"] == 200 for c in await searches(sandbox))
 
 

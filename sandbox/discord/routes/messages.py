@@ -44,6 +44,10 @@ async def post_message(call: RestCall) -> Any:
             if earlier.deleted:
                 # discord.py documents this NotFound: "the same nonce as one ... deleted"
                 raise ApiError(404, 10008, "Unknown Message", kind="unknown_message")
+            # The edge can lose this answer too: a sender that gives up and tries again
+            # later (with the same nonce) still gets the one message.
+            if call.emu.faults.take_lost_response(ch):
+                call.lose_response = True
             return earlier.wire
 
     if not ch.is_bot_dm and body.get("embeds") and not world.bot_permissions(ch) & EMBED_LINKS:

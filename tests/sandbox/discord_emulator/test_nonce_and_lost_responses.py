@@ -137,3 +137,20 @@ async def test_lost_responses_can_target_dms(
         if r["path"] != f"/channels/{channel.id}/messages"
     ]
     assert [r["status"] for r in dm_posts] == [502, 200]
+
+
+async def test_the_answer_to_a_retry_by_nonce_can_be_lost_too(
+    ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
+) -> None:
+    """discord.py gives up after 5 lost answers; a later send with the same nonce still gets
+    the message created by the first, and one message is posted."""
+    channel = bot.text_channel(world["general"]["id"])
+    await ctl.lose_responses(5, channel_id=channel.id)
+
+    with pytest.raises(discord.HTTPException) as lost:
+        await channel.send("the digest", nonce="dg1")
+    again = await channel.send("the digest", nonce="dg1")
+
+    assert lost.value.status == 502
+    assert [m["id"] for m in await ctl.messages(channel_id=channel.id)] == [str(again.id)]
+    assert [r["status"] for r in await ctl.requests(path="/messages")] == [502] * 5 + [200]
