@@ -11,6 +11,7 @@ import discord
 
 from bot.linking import AccountView, PersonalLink
 from bot.spotify import SCOPE_PURPOSES
+from bot.ui import fit
 from bot.ui.errors import report_error
 from bot.ui.messages import ACCENT
 from bot.ui.relink import relink_view
@@ -42,11 +43,16 @@ def link_again_in_reply(link: PersonalLink) -> str:
     )
 
 
-def scope_list(scopes: list[str]) -> str:
-    return "\n".join(
+RELINK_NOTE = "Press **Link again** to grant them: your likes, queues and settings stay."
+
+
+def scope_list(scopes: list[str], limit: int = 1024) -> str:
+    """One line per permission (each once), as many as fit in `limit`."""
+    shown = [
         f"`{scope}`: {SCOPE_PURPOSES[scope]}" if scope in SCOPE_PURPOSES else f"`{scope}`"
-        for scope in scopes
-    )
+        for scope in dict.fromkeys(scopes)
+    ]
+    return fit.lines(shown, limit, more=lambda left: f"and {left} more")
 
 
 def link_in_reply(url: str, error: discord.HTTPException) -> str:
@@ -80,8 +86,7 @@ def account_embed(view: AccountView) -> discord.Embed:
     if view.missing_scopes:
         embed.add_field(
             name="Not granted yet (newer features need them)",
-            value=scope_list(view.missing_scopes)
-            + "\nPress **Link again** to grant them: your likes, queues and settings stay.",
+            value=scope_list(view.missing_scopes, 1024 - len(RELINK_NOTE) - 1) + "\n" + RELINK_NOTE,
             inline=False,
         )
     return embed
