@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from bot.client import EncoreBot
 from bot.listening import PERIODS
-from bot.spotify import spotify_refs_in
+from bot.spotify import SpotifyRef, spotify_refs_in
 from bot.ui.errors import report_error
 from bot.ui.installs import ANYWHERE as EVERYWHERE
 from bot.ui.installs import BOTH_INSTALLS, personal
@@ -149,22 +149,18 @@ class Listening(commands.Cog):
     async def like_links(
         self, interaction: discord.Interaction[EncoreBot], message: discord.Message
     ) -> None:
-        refs = spotify_refs_in(_text_of(message))
+        refs = await _links_in(interaction, message)
         if not refs:
-            await reply(interaction, no_links_message())
             return
-        await interaction.response.defer(ephemeral=True, thinking=True)
         done = await self.listening.like_links(interaction.user.id, refs)
         await reply(interaction, liked_links_message(done))
 
     async def queue_links(
         self, interaction: discord.Interaction[EncoreBot], message: discord.Message
     ) -> None:
-        refs = spotify_refs_in(_text_of(message))
+        refs = await _links_in(interaction, message)
         if not refs:
-            await reply(interaction, no_links_message())
             return
-        await interaction.response.defer(ephemeral=True, thinking=True)
         found = await self.listening.linked_tracks(interaction.user.id, refs)
         notes = linked_tracks_notes(found)
         if not found.tracks:
@@ -176,11 +172,9 @@ class Listening(commands.Cog):
     async def save_links(
         self, interaction: discord.Interaction[EncoreBot], message: discord.Message
     ) -> None:
-        refs = spotify_refs_in(_text_of(message))
+        refs = await _links_in(interaction, message)
         if not refs:
-            await reply(interaction, no_links_message())
             return
-        await interaction.response.defer(ephemeral=True, thinking=True)
         found = await self.listening.linked_tracks(interaction.user.id, refs)
         notes = linked_tracks_notes(found)
         saved = await self.saves.save_tracks(
@@ -189,6 +183,18 @@ class Listening(commands.Cog):
         await interaction.edit_original_response(
             content=" ".join(filter(None, [saved_message(saved), notes]))
         )
+
+
+async def _links_in(
+    interaction: discord.Interaction[EncoreBot], message: discord.Message
+) -> list[SpotifyRef]:
+    """The message's Spotify links, the interaction deferred; none: says so and answers."""
+    refs = spotify_refs_in(_text_of(message))
+    if not refs:
+        await reply(interaction, no_links_message())
+    else:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+    return refs
 
 
 def _text_of(message: discord.Message) -> str:
