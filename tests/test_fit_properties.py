@@ -24,13 +24,14 @@ from bot.errors import EncoreError
 from bot.inert import inert
 from bot.likes import ImportResult, LikedTrack, LikeResult, UnlikeResult
 from bot.linking import AccountView
+from bot.listening import Device, NowPlaying, Period, PlayingState, RecentPlay, TopArtist, TopList
 from bot.music import Album, ArtistRef, PlaylistSummary, Track
 from bot.playlists import PlaylistTracks
 from bot.releases import ArtistReleases, StoredRelease
 from bot.search import SearchKind, SearchPage
 from bot.shuffle import Dealt, QueuedTrack, QueueProgress, SourceChoice, StartedQueue, Upcoming
 from bot.shuffle.order import PlaylistChange
-from bot.ui import account, digest, fit, likes, playlists, releases, search, shuffle
+from bot.ui import account, digest, fit, likes, listening, playlists, releases, search, shuffle
 from sandbox.discord.errors import FormErrors
 from sandbox.discord.rules import check_message
 from sandbox.discord.rules.interactions import _check_choices
@@ -382,3 +383,58 @@ def test_names_are_escaped_then_cut_within_their_limit(text: str, limit: int) ->
         assert (len(head) - len(head.rstrip("\\"))) % 2 == 0
     assert len(fit.link(text, "https://x", limit)) <= limit + len("[](https://x)")
     assert len(fit.plain(text, limit)) <= limit and "\n" not in fit.plain(text, limit)
+
+
+# -- listening (/np, /recent, /top) ----------------------------------------------------------
+
+
+@FAST
+@given(
+    tracks(),
+    st.sampled_from(["track", "nothing", "private", "ad", "episode"]),
+    st.one_of(st.none(), names),
+    names,
+    names,
+    st.integers(0, 10_000_000),
+)
+def test_now_playing(
+    track: Track, state: PlayingState, device: str | None, episode: str, show: str, at: int
+) -> None:
+    now = NowPlaying(
+        state,
+        track,
+        progress_ms=at,
+        is_playing=True,
+        device=Device(device, "Computer", 50) if device is not None else None,
+        episode=episode,
+        show=show,
+    )
+    message = listening.now_playing_message(now)
+    if message is None:
+        judge(embed=listening.now_playing_embed(now), view=listening.now_playing_view(track))
+    else:
+        judge(content=message)
+
+
+@FAST
+@given(st.lists(tracks(), min_size=1, max_size=50))
+def test_recent_pages(played: list[Track]) -> None:
+    plays = [RecentPlay(track, NOW - dt.timedelta(minutes=n)) for n, track in enumerate(played)]
+    for number in range(listening.page_count(len(plays), listening.RECENT_PER_PAGE)):
+        judge(embed=paged(listening.recent_embed(number, plays)))
+
+
+@FAST
+@given(
+    st.lists(tracks(), min_size=1, max_size=50),
+    st.lists(names, max_size=5),
+    st.sampled_from(["short_term", "medium_term", "long_term"]),
+)
+def test_top_pages(top_tracks: list[Track], genres: list[str], period: Period) -> None:
+    artists = tuple(TopArtist(track.artists[0], tuple(genres)) for track in top_tracks)
+    for top in (
+        TopList("tracks", period, tracks=tuple(top_tracks)),
+        TopList("artists", period, artists=artists),
+    ):
+        for number in range(listening.page_count(top.total, listening.TOP_PER_PAGE)):
+            judge(embed=paged(listening.top_embed(number, top)))
