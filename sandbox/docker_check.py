@@ -39,6 +39,7 @@ import aiohttp
 
 from db.migrate import head_revision
 from sandbox.discord import DiscordControl
+from sandbox.ports import free_port
 from sandbox.processes import process, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,12 +104,6 @@ class Compose:
                 f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
             )
         return result
-
-
-def free_port(address: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((address, 0))
-        return int(sock.getsockname()[1])
 
 
 def port_is_free(port: int) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import socket
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,17 +25,12 @@ from db.models import LinkRequest
 from sandbox import markdown
 from sandbox.browser import Browser, LinkOutcome, follow_link
 from sandbox.discord import DiscordControl, DiscordEmulator
+from sandbox.ports import free_port
 from sandbox.spotify import SpotifyControl, SpotifyEmulator
 from sandbox.views import BotViews
 
 MANAGE_GUILD = 1 << 5
 MEMBER = (1 << 10) | (1 << 11) | (1 << 31)  # view channel, send messages, use commands
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class SandboxBot(EncoreBot):

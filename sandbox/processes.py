@@ -13,15 +13,11 @@ from pathlib import Path
 
 import aiohttp
 
+from sandbox.ports import free_port
+
+__all__ = ["ROOT", "emulator", "encore_env", "free_port", "process", "rss_mib", "wait_until_up"]
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

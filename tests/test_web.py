@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,14 +17,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.config import ConfigError, Role, load_settings
 from bot.services import Services
 from bot.web import create_app
+from sandbox.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def web_client(

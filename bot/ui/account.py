@@ -68,7 +68,7 @@ def link_in_reply(url: str, error: discord.HTTPException) -> str:
 
 def account_embed(view: AccountView) -> discord.Embed:
     embed = discord.Embed(title="Your Spotify link", colour=ACCENT)
-    embed.add_field(name="Account", value=discord.utils.escape_markdown(view.display_name))
+    embed.add_field(name="Account", value=fit.name(view.display_name, 1024) or "(no name)")
     embed.add_field(name="Linked", value=discord.utils.format_dt(view.linked_at, "D"))
     if view.unreadable:
         status = (
@@ -82,7 +82,10 @@ def account_embed(view: AccountView) -> discord.Embed:
             f"Renew within {view.days_left} days ({discord.utils.format_dt(view.expires_at, 'D')})"
         )
     embed.add_field(name="Status", value=status, inline=False)
-    embed.add_field(name="Permissions", value=", ".join(view.scopes) or "none", inline=False)
+    granted = fit.lines(
+        list(dict.fromkeys(view.scopes)), 1024, more=lambda left: f"and {left} more", sep=", "
+    )
+    embed.add_field(name="Permissions", value=granted or "none", inline=False)
     if view.missing_scopes:
         embed.add_field(
             name="Not granted yet (newer features need them)",

@@ -117,15 +117,23 @@ def plain(text: str, limit: int) -> str:
     return cut(one_line(text), limit)
 
 
-def lines(items: Sequence[str], limit: int, *, more: Callable[[int], str] | None = None) -> str:
-    """As many whole lines as fit in `limit`, then `more(left out)` when some were left out."""
+def lines(
+    items: Sequence[str],
+    limit: int,
+    *,
+    more: Callable[[int], str] | None = None,
+    sep: str = "\n",
+) -> str:
+    """As many whole items as fit in `limit` joined by `sep`, then `more(left out)` when
+    some were left out."""
     kept: list[str] = []
     size = 0
+    gap = len(sep)
     for index, line in enumerate(items):
         rest = len(items) - index - 1
-        tail = len(more(rest)) + 1 if more is not None and rest else 0
+        tail = len(more(rest)) + gap if more is not None and rest else 0
         if size + len(line) + tail > limit:
-            if not kept:  # one line alone is too long: cut it rather than show nothing
+            if not kept:  # one item alone is too long: cut it rather than show nothing
                 return cut(line, limit)
             if more is not None:
                 note = more(len(items) - index)
@@ -135,8 +143,8 @@ def lines(items: Sequence[str], limit: int, *, more: Callable[[int], str] | None
                     kept[-1] = ELLIPSIS
             break
         kept.append(line)
-        size += len(line) + 1
-    return "\n".join(kept)
+        size += len(line) + gap
+    return sep.join(kept)
 
 
 def shrink(
