@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from cryptography.fernet import Fernet
+from hypothesis import settings
 from sqlalchemy import text
 
 from db.engine import create_engine, session_factory
 from db.models import Base
 from sandbox.database import create_database, drop_database, server_url
 from tests.database_activity import DatabaseActivity
+
+# `make test` (and so CI) runs the same examples every time: a red CI names a bug that a
+# rerun shows again. `HYPOTHESIS_PROFILE=explore` draws new examples, to look for more.
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture(scope="session")
