@@ -38,9 +38,7 @@ async def new_channel(sandbox: Sandbox, name: str) -> int:
 
 async def posted_in(sandbox: Sandbox, channel_id: int) -> list[dict[str, Any]]:
     return [
-        m
-        for m in await sandbox.discord.messages(channel_id=channel_id)
-        if m["kind"] == "channel"
+        m for m in await sandbox.discord.messages(channel_id=channel_id) if m["kind"] == "channel"
     ]
 
 
