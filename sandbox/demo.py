@@ -128,6 +128,13 @@ class Demo:
                     return answer
         raise LookupError(label)
 
+    async def choose(self, user: int, reply: Reply, label: str) -> Reply:
+        """Open the reply's select (its options shown) and pick the one labelled `label`."""
+        shown = "; ".join(reply.options[:8]) + (" …" if len(reply.options) > 8 else "")
+        answer = await self.sandbox.choose(user, reply, label)
+        self.show(self.name_of(user), f"opens the list ({shown}) and picks “{label}”", answer)
+        return answer
+
     async def suggestions(
         self, user: int, name: str, focused: str, options: dict[str, Any]
     ) -> list[dict[str, Any]]:

@@ -57,12 +57,25 @@ async def run(demo: Demo) -> None:
     demo.show("bob", "posts", text=content)
     for name, expected in (
         ("Add to my queue", "Spotify queue"),
-        ("Save to a playlist", "Saved from Discord"),
         ("Like on Spotify", "Saved 1 album"),
     ):
         answer = await demo.settled(await sandbox.message_command(alice, name, message))
         demo.show("alice", f"right-clicks bob's message > Apps > {name}", answer)
         demo.expect(answer, f"{name}: every link in the message is used", contains=expected)
+    picker = await sandbox.message_command(alice, "Save to a playlist", message)
+    demo.show("alice", "right-clicks bob's message > Apps > Save to a playlist", picker)
+    demo.expect(
+        bool(picker.message) and picker.options[:1] == ["Saved from Discord"],
+        "Save to a playlist asks where: Encore's “Saved from Discord” first, then her own",
+    )
+    if picker.message:
+        done = await demo.settled(await demo.choose(alice, picker, "Saved from Discord"))
+        demo.show("alice", "waits: the message is edited to", done)
+        demo.expect(done, "every link's tracks are saved there", contains="Saved from Discord")
+        picker = await sandbox.message_command(alice, "Save to a playlist", message)
+        done = await demo.settled(await demo.choose(alice, picker, "Late Night"))
+        demo.show("alice", "waits: the message is edited to", done)
+        demo.expect(done, "or into one of her own playlists", contains="Late Night")
 
     await sandbox.discord.update_user(alice, installed_app=True)
     dm = await sandbox.discord.create_private_channel([alice, carol])
