@@ -15,13 +15,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
 
-from bench.report import machine, percentile, table
+from bench.report import discord_refusals, machine, percentile, sized, table, verdict
 from sandbox.database import scratch_database
 from sandbox.harness import Sandbox
 from sandbox.processes import encore_env, free_port, process, wait_until_up
 
-CLIENTS = 50
-SECONDS = 8.0
+CLIENTS = sized(50, 5)
+SECONDS = float(sized(8, 1))
 
 
 async def load(url: str, *, conditional: bool) -> list[object]:
@@ -58,7 +58,7 @@ async def load(url: str, *, conditional: bool) -> list[object]:
     ]
 
 
-async def main() -> None:
+async def main() -> int:
     async with (
         scratch_database("encore_bench") as database_url,
         Sandbox(database_url, settings={"release_search_cap": 1000}) as sandbox,
@@ -80,6 +80,7 @@ async def main() -> None:
             await wait_until_up(f"{base}/health")
             url = f"{base}/api/artists?release_limit=50"
             rows = [await load(url, conditional=False), await load(url, conditional=True)]
+        refused = await discord_refusals(sandbox.discord)
     print(
         table(
             f"GET /api/artists?release_limit=50, {CLIENTS} concurrent clients, {SECONDS:.0f} s each "
@@ -89,7 +90,8 @@ async def main() -> None:
         )
     )
     print(f"\nMachine: {machine()}; `encore web` in its own process, this script the only client")
+    return verdict(refused)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(asyncio.run(main()))

@@ -19,14 +19,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 
-from bench.report import machine, table
+from bench.report import discord_refusals, machine, sized, table, verdict
 from bot.digests import DigestService
 from bot.ui.digest_poster import DiscordPoster
 from db.models import DigestRun, GuildSettings
 from sandbox.database import scratch_database
 from sandbox.harness import Sandbox
 
-SERVERS = 1000
+SERVERS = sized(1000, 20)
 
 
 async def schedule_all(sandbox: Sandbox, channels: list[int], guilds: list[int]) -> None:
@@ -92,7 +92,7 @@ async def fan_out(
     ]
 
 
-async def main() -> None:
+async def main() -> int:
     async with scratch_database("encore_bench") as url, Sandbox(url) as sandbox:
         await sandbox.services.releases.ingest()
         bulk = await sandbox.discord.create_guilds_bulk(SERVERS, "bench")
@@ -102,15 +102,17 @@ async def main() -> None:
             await fan_out(sandbox, channels, guilds, workers=1),
             await fan_out(sandbox, channels, guilds, workers=2),
         ]
+        refused = await discord_refusals(sandbox.discord)
     print(
         table(
-            f"Digest fan-out to {SERVERS:,} servers (emulator limit 50 requests/s; ideal 20.0 s)",
+            f"Digest fan-out to {SERVERS:,} servers (emulator limit 50 requests/s; ideal {SERVERS / 50:.1f} s)",
             ["workers", "posted", "time", "rate", "429s", "duplicates", "missed"],
             rows,
         )
     )
     print(f"\nMachine: {machine()}")
+    return verdict(refused)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(asyncio.run(main()))

@@ -11,12 +11,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cryptography.fernet import Fernet
 
-from bench.report import machine, table
+from bench.report import discord_refusals, machine, sized, table, verdict
 from sandbox.database import scratch_database
 from sandbox.discord import DiscordControl
 from sandbox.processes import emulator, encore_env, process, rss_mib
 
-SERVERS = 10_000
+SERVERS = sized(10_000, 100)
 
 
 async def ready_guilds(control: DiscordControl) -> int:
@@ -28,7 +28,9 @@ async def ready_guilds(control: DiscordControl) -> int:
     )
 
 
-async def measure(discord_base: str, spotify_base: str, database_url: str) -> list[list[object]]:
+async def measure(
+    discord_base: str, spotify_base: str, database_url: str, refused: list[str]
+) -> list[list[object]]:
     rows: list[list[object]] = []
     async with DiscordControl(discord_base) as control:
         await control.create_guilds_bulk(SERVERS, "server")
@@ -48,16 +50,18 @@ async def measure(discord_base: str, spotify_base: str, database_url: str) -> li
                     f"{rss_mib(gateway.pid):.0f} MiB",
                 ]
             )
+        refused.extend(await discord_refusals(control))
     return rows
 
 
-async def main() -> None:
+async def main() -> int:
+    refused: list[str] = []
     async with (
         emulator("discord") as discord_base,
         emulator("spotify") as spotify_base,
         scratch_database("encore_bench") as url,
     ):
-        rows = await measure(discord_base, spotify_base, url)
+        rows = await measure(discord_base, spotify_base, url, refused)
     print(
         table(
             "Gateway process memory (encore gateway, emulator in its own process)",
@@ -66,7 +70,8 @@ async def main() -> None:
         )
     )
     print(f"\nMachine: {machine()}")
+    return verdict(refused)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(asyncio.run(main()))

@@ -16,10 +16,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select
 
-from bench.report import machine, table
+from bench.report import discord_refusals, machine, sized, table, verdict
 from db.models import Artist, Release, ReleaseArtist
 from sandbox.database import scratch_database
 from sandbox.harness import Sandbox
+
+CAP = sized(1000, 100)  # releases read from search tag:new
 
 
 async def rows(sandbox: Sandbox) -> str:
@@ -48,17 +50,18 @@ async def one_run(sandbox: Sandbox, label: str) -> list[object]:
     ]
 
 
-async def main() -> None:
+async def main() -> int:
     results: list[list[object]] = []
     async with (
         scratch_database("encore_bench") as url,
-        Sandbox(url, settings={"release_search_cap": 1000}) as sandbox,
+        Sandbox(url, settings={"release_search_cap": CAP}) as sandbox,
     ):
         await sandbox.spotify.settings(new_releases_available=False)
-        results.append(await one_run(sandbox, "search, cap 1,000: first run"))
-        results.append(await one_run(sandbox, "search, cap 1,000: again"))
+        results.append(await one_run(sandbox, f"search, cap {CAP:,}: first run"))
+        results.append(await one_run(sandbox, f"search, cap {CAP:,}: again"))
         await sandbox.spotify.settings(new_releases_available=True)
         results.append(await one_run(sandbox, "new-releases (adds to the copy)"))
+        refused = await discord_refusals(sandbox.discord)
     print(
         table(
             "Release ingestion (albums and singles kept; compilations skipped)",
@@ -75,7 +78,8 @@ async def main() -> None:
         )
     )
     print(f"\nMachine: {machine()}")
+    return verdict(refused)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(asyncio.run(main()))

@@ -19,17 +19,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 from cryptography.fernet import Fernet
 
-from bench.report import machine, percentile, table
+from bench.report import discord_refusals, machine, percentile, sized, table, verdict
 from sandbox.browser import Browser, follow_link
 from sandbox.database import scratch_database
 from sandbox.discord import DiscordControl
 from sandbox.processes import emulator, encore_env, free_port, process, wait_until_up
 from sandbox.spotify import SpotifyControl
 
-MEMBERS = 20
-PER_RUN = int(os.environ.get("BENCH_COMMANDS", "1000"))
+MEMBERS = sized(20, 3)
+PER_RUN = int(os.environ.get("BENCH_COMMANDS", str(sized(1000, 40))))
 RATE = 50.0  # commands per second in the fixed-rate run
-MIX = [("releases", {}), ("likes", {}), ("shuffle next", {}), ("account", {})]
+MIX: list[tuple[str, dict[str, Any]]] = [
+    ("releases", {}),
+    ("likes", {}),
+    ("shuffle next", {}),
+    ("account", {}),
+]
 
 
 async def link(
@@ -130,7 +135,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def main() -> None:
+async def main() -> int:
     rows: list[list[object]] = []
     async with (
         emulator("discord") as discord_base,
@@ -202,6 +207,7 @@ async def main() -> None:
                         f"{cpu / elapsed:.0%}",
                     ]
                 )
+        refused = await discord_refusals(discord)
     print(
         table(
             "Interaction latency (time to first response; /releases, /likes, /shuffle next, /account)",
@@ -221,7 +227,8 @@ async def main() -> None:
         )
     )
     print(f"\nMachine: {machine()}; emulators and `encore run` in separate processes")
+    return verdict(refused)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(asyncio.run(main()))

@@ -16,13 +16,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import update
 
-from bench.report import machine, percentile, table
+from bench.report import discord_refusals, machine, percentile, sized, table, verdict
 from db.models import SpotifyLink
 from sandbox.database import scratch_database
 from sandbox.harness import Sandbox
 
-COMMANDS = 100
-LINKERS = 100
+COMMANDS = sized(100, 10)
+LINKERS = sized(100, 5)
 
 
 async def refresh_single_flight(sandbox: Sandbox) -> list[object]:
@@ -78,12 +78,14 @@ async def concurrent_linking(sandbox: Sandbox) -> list[object]:
     ]
 
 
-async def main() -> None:
+async def main() -> int:
     async with scratch_database("encore_bench") as url:
         async with Sandbox(url, settings={"web_rate_limit": 0}) as sandbox:
             refresh_row = await refresh_single_flight(sandbox)
+            refused = await discord_refusals(sandbox.discord)
         async with Sandbox(url, settings={"web_rate_limit": 0}) as sandbox:
             link_row = await concurrent_linking(sandbox)
+            refused += await discord_refusals(sandbox.discord)
     print(
         table(
             "Token refresh single-flight",
@@ -100,7 +102,8 @@ async def main() -> None:
         )
     )
     print(f"\nMachine: {machine()}")
+    return verdict(refused)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(asyncio.run(main()))

@@ -206,7 +206,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=1000, help="runs per playlist")
     parser.add_argument("--seed", type=int, default=2014)
+    parser.add_argument("--quick", action="store_true", help="10 runs: does it start and finish")
     args = parser.parse_args()
+    if args.quick:
+        args.runs = min(args.runs, 10)
 
     def reshuffling(shuffle: Shuffle, rng: random.Random) -> Callable[[list[Track]], list[Track]]:
         return lambda previous: shuffle(previous, artist, rng)

@@ -20,17 +20,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import update
 
-from bench.report import machine, table
+from bench.report import machine, sized, table
 from bot.clock import FrozenClock
 from bot.music import ArtistRef, Track
 from bot.shuffle import ShuffleQueues, SourceContents
-from db.engine import create_engine, session_factory
+from db.engine import SessionFactory, create_engine, session_factory
 from db.migrate import upgrade
-from db.models import ShuffleQueue
+from db.models import ShuffleQueue, SpotifyLink
 from sandbox.database import scratch_database
 
-TRACKS = 10_000
-RUNS = 7
+TRACKS = sized(10_000, 500)
+RUNS = sized(7, 2)
 
 
 def playlist() -> list[Track]:
@@ -57,6 +57,30 @@ async def longest_stall_during(work: asyncio.Future[object]) -> float:
     return worst * 1000
 
 
+GENERATION = 1  # of each member's link: a queue is stored under a link (db.erasure)
+
+
+async def linked_member(sessions: SessionFactory, user: int) -> int:
+    """A member with a Spotify link (tokens are placeholders: no Spotify call is made)."""
+    now = dt.datetime.now(dt.UTC)
+    async with sessions() as session, session.begin():
+        session.add(
+            SpotifyLink(
+                discord_user_id=user,
+                spotify_account_id=f"member{user}",
+                spotify_user_id=f"member{user}",
+                display_name=f"Member {user}",
+                access_token=b"-",
+                refresh_token=b"-",
+                access_expires_at=now,
+                scopes="",
+                authorized_at=now,
+                generation=GENERATION,
+            )
+        )
+    return user
+
+
 async def main() -> None:
     async with scratch_database("encore_bench_rollover") as url:
         engine = create_engine(url)
@@ -66,7 +90,9 @@ async def main() -> None:
         tracks = playlist()
         stalls = []
         for run in range(RUNS):
-            created = await queues.create(run, SourceContents(f"source{run}", "Big", "v1", tracks))
+            member = await linked_member(sessions, 1_000 + run)
+            contents = SourceContents(f"source{run}", "Big", "v1", tracks)
+            created = await queues.create(member, contents, GENERATION)
             assert created is not None
             async with sessions() as session, session.begin():
                 await session.execute(

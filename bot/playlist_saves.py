@@ -18,13 +18,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from bot.clock import Clock
 from bot.errors import EncoreError, LinkRemoved, NotLinked
-from bot.music import Track
+from bot.music import PlaylistSummary, Track
+from bot.playlists import PlaylistService
 from bot.shuffle import ShuffleService
 from bot.shuffle.errors import NoShuffleQueue
 from bot.spotify import PlaylistWriter, WriteProgress, WrittenPlaylist
 from db.engine import SessionFactory
 from db.erasure import link_generation, still_linked, writing_about
-from db.models import EncorePlaylist, Like
+from db.models import EncorePlaylist, Like, SpotifyLink
 
 Purpose = Literal["likes", "shuffle", "saved"]
 NAMES: dict[Purpose, str] = {
@@ -38,6 +39,16 @@ DESCRIPTIONS: dict[Purpose, str] = {
     "saved": "Tracks from Spotify links you saved in Discord with Encore.",
 }
 SaveProgress = Callable[[WriteProgress], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class SaveTargets:
+    """Where "Save to a playlist" can write: Encore's own "Saved from Discord" playlist
+    (`default_id` once it exists), then the member's own playlists, in Spotify's order."""
+
+    default_name: str
+    default_id: str | None
+    own: tuple[PlaylistSummary, ...]
 
 
 @dataclass(frozen=True)
@@ -75,11 +86,13 @@ class PlaylistSaves:
         writer: PlaylistWriter,
         shuffle: ShuffleService,
         clock: Clock,
+        playlists: PlaylistService,
     ) -> None:
         self._sessions = sessions
         self._writer = writer
         self._shuffle = shuffle
         self._clock = clock
+        self._playlists = playlists
 
     async def export_likes(
         self, discord_user_id: int, progress: SaveProgress | None = None
@@ -115,15 +128,48 @@ class PlaylistSaves:
         uris = [queued.track.uri for queued in upcoming]
         return await self._save(discord_user_id, generation, "shuffle", uris, progress, name)
 
+    async def targets(self, discord_user_id: int) -> SaveTargets:
+        """The playlists "Save to a playlist" offers: the default first, then those the
+        member owns (Spotify lets Encore add only to those), each once."""
+        await self._generation(discord_user_id)  # not linked: say so before listing
+        default_id = await self._stored(discord_user_id, "saved")
+        async with self._sessions() as session:
+            me = await session.scalar(
+                select(SpotifyLink.spotify_user_id).where(
+                    SpotifyLink.discord_user_id == discord_user_id
+                )
+            )
+        listed = await self._playlists.playlists(discord_user_id)
+        own = tuple(p for p in listed if p.owner_id == me and p.id != default_id)
+        return SaveTargets(NAMES["saved"], default_id, own)
+
     async def save_tracks(
-        self, discord_user_id: int, tracks: Sequence[Track], progress: SaveProgress | None = None
+        self,
+        discord_user_id: int,
+        tracks: Sequence[Track],
+        progress: SaveProgress | None = None,
+        *,
+        playlist_id: str | None = None,
     ) -> Saved:
-        """Tracks added after those saved before, in the member's "Saved from Discord"."""
+        """Tracks added after those saved before: in the member's "Saved from Discord", or
+        in `playlist_id`, one of their own playlists they chose."""
         generation = await self._generation(discord_user_id)
         if not tracks:
             raise NothingToSave("saved")
         uris = [track.uri for track in tracks]
-        return await self._save(discord_user_id, generation, "saved", uris, progress)
+        if playlist_id is None:
+            return await self._save(discord_user_id, generation, "saved", uris, progress)
+        written = await self._writer.write(
+            discord_user_id,
+            uris,
+            name=NAMES["saved"],
+            replace=playlist_id,
+            append=True,
+            create=False,
+            progress=progress,
+        )
+        self._playlists.forget(discord_user_id)  # its track count changed
+        return Saved("saved", written)
 
     async def _save(
         self,

@@ -142,7 +142,7 @@ class Services:
                 lease=dt.timedelta(seconds=settings.digest_lease_seconds),
             ),
             listening=ListeningService(spotify, likes),
-            saves=PlaylistSaves(sessions, PlaylistWriter(spotify), shuffle, clock),
+            saves=PlaylistSaves(sessions, PlaylistWriter(spotify), shuffle, clock, playlists),
             status=status,
         )
 

@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot.client import EncoreBot
 from bot.listening import PERIODS
+from bot.playlist_saves import NothingToSave
 from bot.spotify import SpotifyRef, spotify_refs_in
 from bot.ui.errors import report_error
 from bot.ui.installs import ANYWHERE as EVERYWHERE
@@ -19,6 +20,7 @@ from bot.ui.listening import (
     RECENT_PER_PAGE,
     TOP_PER_PAGE,
     QueueButton,
+    SavePicker,
     liked_links_message,
     linked_tracks_notes,
     no_links_message,
@@ -30,11 +32,13 @@ from bot.ui.listening import (
     page_count,
     queued_message,
     recent_embed,
+    save_picker_message,
     save_progress,
     saved_message,
+    saving_message,
     top_embed,
 )
-from bot.ui.messages import reply
+from bot.ui.messages import edit, reply
 from bot.ui.paginator import Paginator
 
 PeriodName = Literal["4 weeks", "6 months", "all time"]
@@ -177,12 +181,29 @@ class Listening(commands.Cog):
             return
         found = await self.listening.linked_tracks(interaction.user.id, refs)
         notes = linked_tracks_notes(found)
-        saved = await self.saves.save_tracks(
-            interaction.user.id, found.tracks, save_progress(interaction)
-        )
-        await interaction.edit_original_response(
-            content=" ".join(filter(None, [saved_message(saved), notes]))
-        )
+        if not found.tracks:
+            raise NothingToSave("saved")
+        targets = await self.saves.targets(interaction.user.id)
+        tracks = found.tracks
+        if not targets.own:  # nothing to choose from: Encore's playlist it is
+            saved = await self.saves.save_tracks(
+                interaction.user.id, tracks, save_progress(interaction)
+            )
+            await edit(interaction, content=" ".join(filter(None, [saved_message(saved), notes])))
+            return
+
+        async def save_to(picked: discord.Interaction[Any], playlist_id: str | None) -> None:
+            try:
+                await picked.response.edit_message(content=saving_message(len(tracks)), view=None)
+                saved = await self.saves.save_tracks(
+                    picked.user.id, tracks, save_progress(picked), playlist_id=playlist_id
+                )
+                await edit(picked, content=" ".join(filter(None, [saved_message(saved), notes])))
+            except Exception as error:  # a view's callback: report it here, once
+                await report_error(picked, error)
+
+        picker = SavePicker(interaction.user.id, targets, save_to)
+        await edit(interaction, content=save_picker_message(len(tracks), notes), view=picker)
 
 
 async def _links_in(

@@ -10,7 +10,9 @@ folders.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
+import logging
 import os
 import pkgutil
 import shutil
@@ -19,6 +21,7 @@ import tempfile
 import textwrap
 import time
 import traceback
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,13 @@ from bot.logs import configure
 from db.engine import stop_embedded_postgres
 from sandbox.harness import MANAGE_GUILD, Reply, Sandbox
 
+WIDTH = 110  # the transcript's columns; longer lines wrap at a space
+
+
+def _button_text(button: dict[str, Any]) -> str:
+    emoji = (button.get("emoji") or {}).get("name") or ""
+    return " ".join(part for part in (emoji, str(button.get("label") or "")) if part)
+
 
 @dataclass
 class Demo:
@@ -35,6 +45,7 @@ class Demo:
     quiet: bool = False
     people: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    choices: dict[str, str] = field(default_factory=dict)
     steps: int = 0
     out: Any = sys.stdout
 
@@ -53,15 +64,39 @@ class Demo:
     def show(
         self, who: str, action: str, reply: Reply | None = None, text: str | None = None
     ) -> None:
+        """One step of the transcript: who did what, and the answer as they read it. Long
+        lines wrap at a space, as Discord's client wraps them: nothing is cut."""
         self.say(f"> {who} {action}")
         body = text if text is not None else (reply.seen if reply else "")
         if reply is not None and reply.ephemeral:
             self.say("  (only they can see this)")
         for line in (body or "(no answer)").splitlines():
-            self.say(textwrap.indent(textwrap.shorten(line, 160, placeholder=" …"), "  "))
+            wrapped = textwrap.wrap(
+                line,
+                WIDTH,
+                initial_indent="  ",
+                subsequent_indent="    ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            for part in wrapped or [""]:
+                self.say(part.rstrip())
 
     def name_of(self, user: int) -> str:
         return next((name for name, uid in self.people.items() if uid == user), str(user))
+
+    def shown_option(self, value: Any) -> str:
+        """An option as Discord's client shows it once sent: a member as @name, a channel as
+        #name, a value picked from suggestions as the suggestion's name."""
+        text = str(value)
+        if text in self.choices:
+            return self.choices[text]
+        if text.isdigit() and len(text) >= 15:
+            for kind, sign in (("user", "@"), ("channel", "#")):
+                name = self.sandbox.name_of(kind, int(text))
+                if name is not None:
+                    return sign + name
+        return text
 
     async def command(
         self, user: int, name: str, options: dict[str, Any] | None = None, **kw: Any
@@ -69,27 +104,101 @@ class Demo:
         if user == self.people.get("admin"):
             kw.setdefault("permissions", MANAGE_GUILD | (1 << 10) | (1 << 11) | (1 << 31))
         reply = await self.sandbox.slash(user, name, options, **kw)
-        shown = " ".join(f"{k}:{v}" for k, v in (options or {}).items())
+        shown = " ".join(f"{k}:{self.shown_option(v)}" for k, v in (options or {}).items())
         self.show(self.name_of(user), f"/{name} {shown}".rstrip(), reply)
         return reply
 
     async def click(self, user: int, reply: Reply, label: str) -> Reply:
         button = reply.button(label)
         answer = await self.sandbox.click(user, str(button["custom_id"]), reply.message_id)
-        self.show(self.name_of(user), f"presses [{button.get('label')}]", answer)
+        self.show(self.name_of(user), f"presses [{_button_text(button)}]", answer)
         return answer
 
-    async def autocomplete(
+    async def press(self, user: int, message: dict[str, Any], label: str, where: str) -> Reply:
+        """Press a button on a message that is not a reply (a digest post, an old message)."""
+        for row in message.get("components") or []:
+            for button in row.get("components", []):
+                if button.get("label") == label:
+                    answer = await self.sandbox.click(
+                        user, str(button["custom_id"]), int(message["id"])
+                    )
+                    self.show(
+                        self.name_of(user), f"presses [{_button_text(button)}] {where}", answer
+                    )
+                    return answer
+        raise LookupError(label)
+
+    async def choose(self, user: int, reply: Reply, label: str) -> Reply:
+        """Open the reply's select (its options shown) and pick the one labelled `label`."""
+        shown = "; ".join(reply.options[:8]) + (" …" if len(reply.options) > 8 else "")
+        answer = await self.sandbox.choose(user, reply, label)
+        self.show(self.name_of(user), f"opens the list ({shown}) and picks “{label}”", answer)
+        return answer
+
+    async def suggestions(
         self, user: int, name: str, focused: str, options: dict[str, Any]
-    ) -> list[str]:
+    ) -> list[dict[str, Any]]:
+        """What Discord suggests as `user` types; each choice's name is remembered, so a
+        command sent with its value shows the name, as Discord's client does."""
         reply = await self.sandbox.autocomplete(user, name, focused, options)
+        for choice in reply.choices:
+            self.choices[str(choice["value"])] = str(choice["name"])
         names = [str(choice["name"]) for choice in reply.choices]
         self.show(
             self.name_of(user),
             f"types /{name} {focused}:{options.get(focused, '')!s}…",
             text="suggestions: " + ("; ".join(names[:5]) or "(none)"),
         )
-        return names
+        return list(reply.choices)
+
+    async def autocomplete(
+        self, user: int, name: str, focused: str, options: dict[str, Any]
+    ) -> list[str]:
+        return [str(c["name"]) for c in await self.suggestions(user, name, focused, options)]
+
+    async def settled(self, reply: Reply, *, timeout: float = 30.0) -> Reply:
+        """A long command's answer once it stopped reporting progress ("…")."""
+        deadline = time.monotonic() + timeout
+        while True:
+            record = await self.sandbox.discord.interaction(reply.record["id"])
+            messages = record.get("followups") or [record.get("original") or {}]
+            last = dict(messages[-1])
+            text = str(last.get("content") or "")
+            if (text and not text.endswith("…")) or time.monotonic() > deadline:
+                return Reply(record, last, names=self.sandbox.name_of)
+            await asyncio.sleep(0.05)
+
+    async def finished(self, who: str, reply: Reply) -> Reply:
+        """A long command's final answer, shown when it differs from the first one."""
+        done = await self.settled(reply)
+        if done.text != reply.text:
+            self.show(who, "waits: the message is edited to", done)
+        return done
+
+    async def get(self, path: str, **headers: str) -> tuple[int, str, Mapping[str, str]]:
+        """An HTTP GET on Encore's web role: status, body and headers."""
+        url = self.sandbox.settings.public_url.rstrip("/") + path
+        async with self.sandbox.http.get(url, headers=headers) as response:
+            return response.status, await response.text(), response.headers.copy()
+
+    @contextlib.contextmanager
+    def log_lines(self, name: str, level: int = logging.WARNING) -> Iterator[list[str]]:
+        """What logger `name` says meanwhile, kept for the transcript (not printed, and
+        without tracebacks): `demo.show("the log", "says", text="\n".join(lines))`."""
+        lines: list[str] = []
+
+        class Keep(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                lines.append(f"{record.levelname} {record.name}: {record.getMessage()}")
+
+        logger, handler = logging.getLogger(name), Keep(level)
+        logger.addHandler(handler)
+        propagate, logger.propagate = logger.propagate, False
+        try:
+            yield lines
+        finally:
+            logger.removeHandler(handler)
+            logger.propagate = propagate
 
     def expect(
         self, condition: bool | Reply | str, what: str, *, contains: str | None = None

@@ -80,6 +80,20 @@ class Reply:
                     found.append(component)
         return found
 
+    @property
+    def select(self) -> dict[str, Any]:
+        """The message's (first) string select."""
+        for row in (self.message or {}).get("components") or []:
+            for component in row.get("components", []):
+                if component.get("type") == 3:
+                    return dict(component)
+        raise LookupError("no select in the message")
+
+    @property
+    def options(self) -> list[str]:
+        """The labels of the select's options, in order."""
+        return [str(o.get("label")) for o in self.select.get("options", [])]
+
     def button(self, label: str) -> dict[str, Any]:
         for button in self.buttons:
             if button.get("label") == label or label in str(button.get("custom_id", "")):
@@ -336,6 +350,28 @@ class Sandbox:
         if isinstance(bot, SandboxBot):
             await bot.views.wait_dispatchable(message_id, custom_id, ready_timeout)
         injected = await self.discord.click(custom_id, user, message_id=message_id)
+        return await self.reply(injected["id"], timeout=timeout)
+
+    async def choose(self, user: int, reply: Reply, value: str, *, timeout: float = 15.0) -> Reply:
+        """Pick the option whose value (or label) is `value` in the reply's select, as `user`."""
+        select = reply.select
+        option = next(
+            (o for o in select.get("options", []) if value in (o.get("value"), o.get("label"))),
+            None,
+        )
+        if option is None:
+            raise LookupError(f"no option {value!r} in {reply.options}")
+        bot = self.bot
+        custom_id = str(select["custom_id"])
+        if isinstance(bot, SandboxBot):
+            await bot.views.wait_dispatchable(reply.message_id, custom_id, 5.0)
+        injected = await self.discord.click(
+            custom_id,
+            user,
+            message_id=reply.message_id,
+            values=[str(option["value"])],
+            component_type=3,
+        )
         return await self.reply(injected["id"], timeout=timeout)
 
     async def press(self, user: int, reply: Reply, label: str, *, timeout: float = 15.0) -> Reply:

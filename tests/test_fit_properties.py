@@ -26,6 +26,7 @@ from bot.likes import ImportResult, LikedTrack, LikeResult, UnlikeResult
 from bot.linking import AccountView
 from bot.listening import Device, NowPlaying, Period, PlayingState, RecentPlay, TopArtist, TopList
 from bot.music import Album, ArtistRef, PlaylistSummary, Track
+from bot.playlist_saves import SaveTargets
 from bot.playlists import PlaylistTracks
 from bot.releases import ArtistReleases, StoredRelease
 from bot.search import SearchKind, SearchPage
@@ -438,3 +439,25 @@ def test_top_pages(top_tracks: list[Track], genres: list[str], period: Period) -
     ):
         for number in range(listening.page_count(top.total, listening.TOP_PER_PAGE)):
             judge(embed=paged(listening.top_embed(number, top)))
+
+
+@FAST
+@given(
+    st.lists(playlist_summaries(), min_size=1, max_size=60),
+    st.one_of(st.none(), ids),
+    st.integers(1, 10_000),
+    st.one_of(st.none(), names),
+)
+def test_the_save_to_a_playlist_picker(
+    own: list[PlaylistSummary], default_id: str | None, count: int, notes: str | None
+) -> None:
+    targets = SaveTargets("Saved from Discord", default_id, tuple(own))
+
+    async def ignore(interaction: discord.Interaction[Any], playlist_id: str | None) -> None:
+        return None
+
+    picker = listening.SavePicker(1, targets, ignore)
+    judge(content=listening.save_picker_message(count, notes), view=fit.view(picker))
+    shown = picker.select.options
+    distinct = len({p.id for p in own})  # the same playlist twice is one option
+    assert shown[0].value == listening.DEFAULT_TARGET and len(shown) == min(25, 1 + distinct)

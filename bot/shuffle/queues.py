@@ -215,9 +215,13 @@ class ShuffleQueues:
                 # The next cycle's order is worked out on ids, in a thread; the tracks stay in
                 # PostgreSQL, which reorders them itself (`_reordered`).
                 next_order = await asyncio.to_thread(next_cycle_ids, finished, self._rng())
+                # A batch goes into the next cycle, never through it: on a playlist shorter
+                # than the batch the queue stops short of the new cycle's end, so the position
+                # always names a track of the order it stands in.
+                opening_size = min(count - remainder, len(next_order) - 1)
                 async with self._sessions() as session:
                     opening = await _tracks_with_ids(
-                        session, queue.id, next_order[: count - remainder]
+                        session, queue.id, next_order[: max(0, opening_size)]
                     )
                 upcoming += [
                     QueuedTrack(track, i + 1, queue.cycle + 1) for i, track in enumerate(opening)

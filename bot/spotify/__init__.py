@@ -24,6 +24,7 @@ from bot.spotify.paging import PAGE_SIZE, SEARCH_MAX_OFFSET, SEARCH_PAGE_SIZE, u
 from bot.spotify.playlist_writer import (
     ITEMS_PER_REQUEST,
     MAX_PLAYLIST_ITEMS,
+    PlaylistUnavailable,
     PlaylistWriter,
     WriteProgress,
     WrittenPlaylist,
@@ -48,6 +49,7 @@ __all__ = [
     "SEARCH_MAX_OFFSET",
     "SEARCH_PAGE_SIZE",
     "InvalidGrant",
+    "PlaylistUnavailable",
     "PlaylistWriter",
     "Reencrypted",
     "SpotifyAccounts",

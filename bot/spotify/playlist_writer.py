@@ -57,6 +57,15 @@ class WrittenPlaylist:
 Progress = Callable[[WriteProgress], Awaitable[None]]
 
 
+class PlaylistUnavailable(NotFound):
+    """The playlist the member chose is gone from Spotify, or is no longer theirs."""
+
+    user_message = (
+        "That playlist is gone from Spotify or is no longer yours, so Encore cannot add to "
+        "it. Run the command again and pick another."
+    )
+
+
 class PlaylistWriter:
     """Writes track (or episode) URIs into a playlist of the member's, in order."""
 
@@ -73,10 +82,12 @@ class PlaylistWriter:
         replace: str | None = None,
         public: bool = False,
         append: bool = False,
+        create: bool = True,
         progress: Progress | None = None,
     ) -> WrittenPlaylist:
         """Write `uris` (in this order) into the playlist `replace` if it is still there and
-        the member's, else into a new playlist called `name`. With `append`, last time's
+        the member's, else into a new playlist called `name` (without `create`: raise
+        `PlaylistUnavailable`, for a playlist the member chose). With `append`, last time's
         playlist keeps its items and these go after them.
 
         An error (Spotify busy, a missing scope...) raises from here; a progress report
@@ -90,6 +101,8 @@ class PlaylistWriter:
 
         found = await self._reusable(discord_user_id, replace, scopes) if replace else None
         created = found is None
+        if found is None and not create:
+            raise PlaylistUnavailable
         if found is None:
             found = await self._create(discord_user_id, name, description, public, scopes)
         playlist_id = str(found["id"])

@@ -10,7 +10,8 @@ while they fit; names shrunk until a block fits its budget), and every send pass
   value 1,024, footer 2,048, author 256, all of a message's embeds together 6,000;
 - 5 action rows of 5 buttons, label 80, `custom_id` 1-100 and unique in the message (the same
   one twice is one button);
-- autocomplete: 25 choices, name 1-100, value at most 100.
+- autocomplete: 25 choices, name 1-100, value at most 100;
+- selects: 25 options, label 1-100, value 1-100 and unique, description 100, placeholder 150.
 
 The limits are Discord's documented ones; the Discord emulator (`sandbox/discord/rules/`)
 refuses the same, and `tests/test_fit_properties.py` holds every builder to them with its
@@ -48,6 +49,11 @@ CUSTOM_ID = 100
 CHOICES = 25
 CHOICE_NAME = 100
 CHOICE_VALUE = 100
+SELECT_OPTIONS = 25
+OPTION_LABEL = 100
+OPTION_VALUE = 100
+OPTION_DESCRIPTION = 100
+PLACEHOLDER = 150
 
 ELLIPSIS = "…"
 EMPTY = "\u200b"  # a field needs a name and a value: this shows as nothing
@@ -259,6 +265,8 @@ def view(view: discord.ui.View | None) -> discord.ui.View | None:
         button = item.item if isinstance(item, discord.ui.DynamicItem) else item
         if isinstance(button, discord.ui.Button) and button.label and len(button.label) > LABEL:
             button.label = plain(button.label, LABEL)
+        if isinstance(item, discord.ui.Select):
+            _fit_select(item)
         custom_id = _custom_id(item)
         if custom_id is None:
             continue
@@ -268,6 +276,31 @@ def view(view: discord.ui.View | None) -> discord.ui.View | None:
             continue
         seen.add(custom_id)
     return view
+
+
+def options(items: Sequence[discord.SelectOption]) -> list[discord.SelectOption]:
+    """At most 25 select options: labels 1-100 and descriptions at most 100 characters of
+    plain text (Discord renders no markdown there), values 1-100 and unique (a value
+    repeated or too long cannot be offered: it is left out)."""
+    fitted: list[discord.SelectOption] = []
+    seen: set[str] = set()
+    for option in items:
+        if not 1 <= len(option.value) <= OPTION_VALUE or option.value in seen:
+            continue
+        seen.add(option.value)
+        option.label = plain(option.label, OPTION_LABEL) or ELLIPSIS
+        if option.description:
+            option.description = plain(option.description, OPTION_DESCRIPTION) or None
+        fitted.append(option)
+        if len(fitted) == SELECT_OPTIONS:
+            break
+    return fitted
+
+
+def _fit_select(select: discord.ui.Select[Any]) -> None:
+    select.options = options(select.options)
+    if select.placeholder and len(select.placeholder) > PLACEHOLDER:
+        select.placeholder = plain(select.placeholder, PLACEHOLDER)
 
 
 def add(view: discord.ui.View, items: Sequence[discord.ui.Item[Any]]) -> int:

@@ -8,7 +8,7 @@ track, so it works after a restart, for whoever presses it (dispatched as the
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import discord
@@ -23,8 +23,9 @@ from bot.listening import (
     TopList,
 )
 from bot.music import Track
-from bot.playlist_saves import NothingToSave, Saved, SaveInterrupted, SaveProgress
+from bot.playlist_saves import NothingToSave, Saved, SaveInterrupted, SaveProgress, SaveTargets
 from bot.spotify import WriteProgress
+from bot.ui import fit
 from bot.ui.likes import like_button, like_message
 from bot.ui.messages import ACCENT
 from bot.ui.names import linked, shown
@@ -350,3 +351,71 @@ def liked_links_message(done: LikedLinks) -> str:
             f"{done.library_problem.user_message}"
         )
     return "\n\n".join(parts) or "Nothing in that message could be liked."
+
+
+# -- "Save to a playlist": the picker ----------------------------------------------------
+
+DEFAULT_TARGET = "default"  # the select's value for Encore's own "Saved from Discord"
+SAVE_PICKER_TIMEOUT = 600.0  # seconds a picker stays usable (in this process)
+PickedPlaylist = Callable[[discord.Interaction[Any], str | None], Awaitable[None]]
+
+
+def _tracks_count(tracks: int) -> str:
+    return f"{tracks:,} track{'s' if tracks != 1 else ''}"
+
+
+def save_target_options(targets: SaveTargets) -> list[discord.SelectOption]:
+    """Encore's "Saved from Discord" first, then the member's own playlists: at most 25,
+    names on one line and cut (Discord shows option labels as typed)."""
+    made = "" if targets.default_id else " (made the first time)"
+    options = [
+        discord.SelectOption(
+            label=targets.default_name,
+            value=DEFAULT_TARGET,
+            description=f"Encore's private playlist for what you save{made}",
+            emoji="⭐",
+        )
+    ]
+    for playlist in targets.own:
+        details = [_tracks_count(playlist.total)]
+        if playlist.collaborative:
+            details.append("collaborative")
+        options.append(
+            discord.SelectOption(
+                label=playlist.name, value=playlist.id, description=" · ".join(details)
+            )
+        )
+    return fit.options(options)
+
+
+class SavePicker(discord.ui.View):
+    """Which playlist the tracks of a message go to; only the member who asked can pick."""
+
+    def __init__(self, owner_id: int, targets: SaveTargets, on_pick: PickedPlaylist) -> None:
+        super().__init__(timeout=SAVE_PICKER_TIMEOUT)
+        self._owner_id = owner_id
+        self._on_pick = on_pick
+        self.select: discord.ui.Select[SavePicker] = discord.ui.Select(
+            custom_id="encore:save-to",
+            placeholder=f"{targets.default_name}, or one of your playlists",
+            options=save_target_options(targets),
+        )
+        self.select.callback = self._picked  # type: ignore[method-assign]
+        self.add_item(self.select)
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        return interaction.user.id == self._owner_id
+
+    async def _picked(self, interaction: discord.Interaction[Any]) -> None:
+        self.stop()  # one save per picker
+        value = self.select.values[0]
+        await self._on_pick(interaction, None if value == DEFAULT_TARGET else value)
+
+
+def save_picker_message(tracks: int, notes: str | None) -> str:
+    text = f"Where should the {_tracks_count(tracks)} go? Pick a playlist below."
+    return " ".join(filter(None, [text, notes]))
+
+
+def saving_message(tracks: int) -> str:
+    return f"Saving {_tracks_count(tracks)}…"

@@ -131,6 +131,11 @@ def _dealt_embed(dealt: Dealt, title: str) -> discord.Embed:
             f"That was the end of cycle {dealt.new_cycle - 1}: cycle {dealt.new_cycle} began "
             "with a fresh order (the last tracks you heard come back later, not right away)."
         )
+    if dealt.stopped_by is None and len(dealt.tracks) < dealt.asked:
+        parts.append(
+            f"{len(dealt.tracks)} of the {dealt.asked} asked for: this queue holds "
+            f"{_tracks(progress.total)}, and one batch stops before the new cycle ends."
+        )
     embed = discord.Embed(title=title, description="\n\n".join(parts), colour=ACCENT)
     embed.set_footer(
         text=f"{_plain_source(progress)} · next: {_where(progress)}",

@@ -22,13 +22,13 @@ async def run(demo: Demo) -> None:
 
     names = await demo.autocomplete(alice, "playlist", "name", {"name": "road"})
     demo.expect(names == ["Road Trip · 37 tracks"], "autocomplete suggests from her playlists")
-    calls = await sandbox.spotify.requests(path=r"^/v1/me/playlists")
+    calls = await sandbox.spotify.requests(path=r"^/v1/me/playlists", user="alice")
     demo.expect(len(calls) == 1, "autocomplete used the cached list: one Spotify call in all")
 
-    # Picking a suggestion sends its value, the playlist's id, as the option.
-    choice = (await sandbox.autocomplete(alice, "playlist", "name", {"name": "road"})).choices
-    reply = await sandbox.slash(alice, "playlist", {"name": choice[0]["value"]})
-    demo.show("alice", f"picks “{choice[0]['name']}” and sends /playlist", reply)
+    # Picking a suggestion sends its value, the playlist's id, as the option: Discord shows
+    # the suggestion's name.
+    choice = await demo.suggestions(alice, "playlist", "name", {"name": "road"})
+    reply = await demo.command(alice, "playlist", {"name": choice[0]["value"]})
     demo.expect(reply, "/playlist shows Road Trip's tracks, 12 a page", contains="Page 1 of 4")
     page_2 = await demo.click(alice, reply, "›")
     demo.expect(page_2, "the next page continues at track 13", contains="`13`")
@@ -45,6 +45,12 @@ async def run(demo: Demo) -> None:
     demo.expect(reply, "carol has not linked Spotify and can still search", contains="Albums 1–10")
     page_2 = await demo.click(carol, reply, "›")
     demo.expect(page_2, "the next page asks Spotify for offset 10", contains="Albums 11–20")
+
+    reply = await demo.command(carol, "search", {"query": "wolf", "type": "artist"})
+    demo.expect(reply, "/search type:artist lists artists", contains="Artists 1–10")
+    demo.expect(
+        any(b.get("url") for b in reply.buttons), "each artist with an Open in Spotify link"
+    )
 
     reply = await demo.command(carol, "search", {"query": "zzqqxx"})
     demo.expect(reply, "an empty result says so", contains="Spotify has no tracks matching")

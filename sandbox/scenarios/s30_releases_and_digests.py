@@ -30,6 +30,23 @@ async def run(demo: Demo) -> None:
         f"{stored} releases in the local copy",
     )
     demo.expect(stored > 0, "the local copy holds the new releases")
+    browse = await sandbox.spotify.requests(path=r"^/v1/browse/new-releases")
+    tagged = [
+        r
+        for r in await sandbox.spotify.requests(path=r"^/v1/search")
+        if r["query"].get("q") == "tag:new"
+    ]
+    demo.show(
+        "Spotify",
+        "answers the worker (this app is in development mode, as every app since February 2026)",
+        text=f"GET /v1/browse/new-releases → {browse[0]['status'] if browse else 'not asked'}; "
+        f"GET /v1/search?q=tag:new&type=album → {len(tagged)} pages of albums of the last two "
+        "weeks",
+    )
+    demo.expect(
+        bool(browse) and all(r["status"] == 403 for r in browse) and bool(tagged),
+        "new-releases is refused in development mode: Encore reads search tag:new instead",
+    )
 
     before = len(await sandbox.spotify.requests(path="^/v1/"))
     reply = await demo.command(alice, "releases", {"limit": 10})

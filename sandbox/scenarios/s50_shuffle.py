@@ -12,19 +12,17 @@ async def run(demo: Demo) -> None:
     sandbox = demo.sandbox
     alice, bob = demo.people["alice"], demo.people["bob"]
 
-    suggestions = await sandbox.autocomplete(alice, "shuffle start", "source", {"source": "road"})
-    names = [str(choice["name"]) for choice in suggestions.choices]
-    demo.show("alice", "types /shuffle start source:road…", text="suggestions: " + "; ".join(names))
+    suggestions = await demo.suggestions(alice, "shuffle start", "source", {"source": "road"})
+    names = [str(choice["name"]) for choice in suggestions]
     demo.expect(names == ["Road Trip · 37 tracks"], "autocomplete suggests her playlist")
-    everything = await sandbox.autocomplete(alice, "shuffle start", "source", {"source": ""})
+    everything = await demo.suggestions(alice, "shuffle start", "source", {"source": ""})
     demo.expect(
-        everything.choices[:1] == [{"name": "Liked songs", "value": "liked"}],
+        everything[:1] == [{"name": "Liked songs", "value": "liked"}],
         "an empty source offers Liked songs first",
     )
 
-    road_trip = str(suggestions.choices[0]["value"])
-    reply = await sandbox.slash(alice, "shuffle start", {"source": road_trip})
-    demo.show("alice", "picks “Road Trip” and sends /shuffle start", reply)
+    road_trip = str(suggestions[0]["value"])
+    reply = await demo.command(alice, "shuffle start", {"source": road_trip})
     demo.expect(reply, "the playlist is shuffled once, artists spread out", contains="37 tracks")
     demo.expect(reply.ephemeral, "only alice sees her queue")
 
@@ -32,6 +30,8 @@ async def run(demo: Demo) -> None:
     opens = [b for b in reply.buttons if "Open in Spotify" in str(b.get("label"))]
     demo.expect(len(opens) == 3, "three tracks, each with an Open in Spotify button")
     demo.expect(reply, "the footer says what comes next", contains="next: track 4 of 37")
+    pressed = await demo.click(alice, reply, "Like")
+    demo.expect(pressed, "a shuffled track's Like button likes it", contains="Liked")
 
     reply = await demo.command(alice, "shuffle peek", {"count": 3})
     demo.expect(reply, "peek shows tracks 4 to 6 without moving", contains="not moved")
@@ -43,7 +43,9 @@ async def run(demo: Demo) -> None:
     reply = await demo.command(alice, "shuffle play", {"count": 2})
     demo.expect(reply, "two tracks go to her Spotify queue", contains="Added 2 tracks")
     queued = (await sandbox.spotify.queue("alice"))[len(queued_before) :]
-    demo.show("Spotify", "alice's playback queue", text="\n".join(queued) or "(empty)")
+    music = sandbox.spotify_emulator.catalog.music
+    queued_names = [music.track_name[music.track_index[uri.rsplit(":", 1)[-1]]] for uri in queued]
+    demo.show("Spotify", "shows alice's playback queue", text="\n".join(queued_names) or "(empty)")
     demo.expect(len(queued) == 2, "Spotify's queue received exactly those two")
 
     reply = await demo.command(alice, "shuffle start", {"source": road_trip})
@@ -53,3 +55,8 @@ async def run(demo: Demo) -> None:
     reply = await demo.command(bob, "shuffle play")
     demo.expect(reply, "bob, without Premium, is told why", contains="needs Spotify Premium")
     demo.expect(reply, "and that his queue did not move", contains="did not move")
+
+    reply = await demo.command(bob, "shuffle stop")
+    demo.expect(reply, "/shuffle stop deletes his queue", contains="deleted its queue")
+    reply = await demo.command(bob, "shuffle status")
+    demo.expect(reply, "and then he has none", contains="/shuffle start")

@@ -4,25 +4,9 @@ answering in a DM between two people."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 from sandbox.demo import Demo
-from sandbox.harness import Reply
 
 TITLE = "Now playing, recent, top, playlists and use anywhere"
-
-
-async def settled(demo: Demo, reply: Reply, timeout: float = 30.0) -> str:
-    """A deferred answer once it stopped saying "in progress…"."""
-    deadline = time.monotonic() + timeout
-    while True:
-        record = await demo.sandbox.discord.interaction(reply.record["id"])
-        messages = record.get("followups") or [record.get("original") or {}]
-        content = str(messages[-1].get("content") or "")
-        if (content and not content.endswith("…")) or time.monotonic() > deadline:
-            return content
-        await asyncio.sleep(0.05)
 
 
 async def run(demo: Demo) -> None:
@@ -56,17 +40,15 @@ async def run(demo: Demo) -> None:
     demo.expect(reply, "bob has no ranking yet: it says so", contains="no top tracks")
 
     reply = await demo.command(alice, "likes-export")
-    text = await settled(demo, reply)
-    demo.show("alice", "waits for /likes-export", text=text)
-    demo.expect(text, "her Encore likes become a private playlist", contains="new private playlist")
+    done = await demo.finished("alice", reply)
+    demo.expect(done, "her Encore likes become a private playlist", contains="new private playlist")
     reply = await demo.command(alice, "likes-export")
-    text = await settled(demo, reply)
-    demo.expect(text, "exporting again replaces that playlist", contains="Replaced the tracks")
+    done = await demo.finished("alice", reply)
+    demo.expect(done, "exporting again replaces that playlist", contains="Replaced the tracks")
 
     reply = await demo.command(alice, "shuffle save")
-    text = await settled(demo, reply)
-    demo.show("alice", "waits for /shuffle save", text=text)
-    demo.expect(text, "her shuffle order from the next track is saved", contains="shuffle order")
+    done = await demo.finished("alice", reply)
+    demo.expect(done, "her shuffle order from the next track is saved", contains="shuffle order")
 
     catalog = await sandbox.spotify.catalog()
     track, album = catalog["sample_tracks"][2], catalog["sample_albums"][1]
@@ -75,13 +57,25 @@ async def run(demo: Demo) -> None:
     demo.show("bob", "posts", text=content)
     for name, expected in (
         ("Add to my queue", "Spotify queue"),
-        ("Save to a playlist", "Saved from Discord"),
         ("Like on Spotify", "Saved 1 album"),
     ):
-        answer = await sandbox.message_command(alice, name, message)
-        text = await settled(demo, answer)
-        demo.show("alice", f"right-clicks bob's message > Apps > {name}", text=text)
-        demo.expect(text, f"{name}: every link in the message is used", contains=expected)
+        answer = await demo.settled(await sandbox.message_command(alice, name, message))
+        demo.show("alice", f"right-clicks bob's message > Apps > {name}", answer)
+        demo.expect(answer, f"{name}: every link in the message is used", contains=expected)
+    picker = await sandbox.message_command(alice, "Save to a playlist", message)
+    demo.show("alice", "right-clicks bob's message > Apps > Save to a playlist", picker)
+    demo.expect(
+        bool(picker.message) and picker.options[:1] == ["Saved from Discord"],
+        "Save to a playlist asks where: Encore's “Saved from Discord” first, then her own",
+    )
+    if picker.message:
+        done = await demo.settled(await demo.choose(alice, picker, "Saved from Discord"))
+        demo.show("alice", "waits: the message is edited to", done)
+        demo.expect(done, "every link's tracks are saved there", contains="Saved from Discord")
+        picker = await sandbox.message_command(alice, "Save to a playlist", message)
+        done = await demo.settled(await demo.choose(alice, picker, "Late Night"))
+        demo.show("alice", "waits: the message is edited to", done)
+        demo.expect(done, "or into one of her own playlists", contains="Late Night")
 
     await sandbox.discord.update_user(alice, installed_app=True)
     dm = await sandbox.discord.create_private_channel([alice, carol])

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import re
 import sys
 from pathlib import Path
 
+import discord
+from discord import app_commands
 from sqlalchemy import text
 
 from db.engine import create_engine
@@ -18,12 +21,27 @@ from sandbox.harness import Sandbox
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
-async def test_the_demo_script_passes_every_step(clean_database: str) -> None:
+async def test_the_demo_script_passes_every_step_and_shows_every_command(
+    clean_database: str,
+) -> None:
     transcript = io.StringIO()
     async with Sandbox(clean_database, scheduler=True) as sandbox:
         demo = await play(sandbox, out=transcript)
-    assert demo.failures == [], transcript.getvalue()
-    assert demo.steps >= 8
+        tree = sandbox.bot.tree
+        slash = [
+            c.qualified_name for c in tree.walk_commands() if isinstance(c, app_commands.Command)
+        ]
+        menus = [c.name for c in tree.get_commands(type=discord.AppCommandType.message)]
+    shown = transcript.getvalue()
+    assert demo.failures == [], shown
+    assert demo.steps >= 100
+    assert slash and menus
+    missing = [f"/{name}" for name in slash if not re.search(rf"> \S+ /{name}(\s|$)", shown)]
+    missing += [name for name in menus if f"Apps > {name}" not in shown]
+    assert missing == [], f"the demo never shows {missing}"
+    for pressed in ("[❤️ Like]", "[➕ Queue again]", "[Delete everything]", "[›]"):
+        assert f"presses {pressed}" in shown, pressed
+    assert "on the same digest, after the restart" in shown
 
 
 async def test_encore_demo_never_touches_the_configured_database_and_cleans_up(

@@ -534,3 +534,33 @@ async def test_commands_need_a_linked_account(sandbox: Sandbox) -> None:
         reply = await sandbox.slash(carol, name, options)
         assert reply.ephemeral
         assert "You have not linked a Spotify account yet" in reply.text
+
+
+async def test_a_batch_larger_than_a_short_playlist_never_points_past_its_end(
+    sandbox: Sandbox,
+) -> None:
+    """`/shuffle play count:4` and `next count:10` on a 3-track playlist: each batch goes into
+    the next cycle at most, never past its end, and the footer names a track that exists."""
+    alice = await linked(sandbox, "alice")
+    playlist = await sandbox.spotify.create_playlist(owner="alice", name="Three", tracks=3)
+    await sandbox.slash(alice, "shuffle start", {"source": playlist["id"]})
+    n = len((await the_queue(sandbox, alice)).tracks)
+    assert n == 3
+
+    await next_tracks(sandbox, alice, 2)  # track 3 of cycle 1 is next
+    reply = await sandbox.slash(alice, "shuffle play", {"count": 4})
+
+    queue = await the_queue(sandbox, alice)
+    assert queue.cycle == 2 and 0 <= queue.position < n
+    assert f"next: track {queue.position + 1} of {n} (cycle 2)" in reply.text
+    played = dealt(reply)
+    assert len(played) == 1 + queue.position
+    assert f"{len(played)} of the 4 asked for" in reply.seen
+    assert len(await sandbox.spotify.queue("alice")) >= len(played)
+
+    for _ in range(3):
+        ids, reply = await next_tracks(sandbox, alice, 10)
+        queue = await the_queue(sandbox, alice)
+        assert 0 <= queue.position < n, reply.text
+        assert f"next: track {queue.position + 1} of {n} (cycle {queue.cycle})" in reply.text
+        assert 0 < len(ids) <= 2 * n - 1

@@ -206,16 +206,16 @@ async def test_save_to_a_playlist_appends_to_one_saved_playlist(sandbox: Sandbox
         dict.fromkeys([links["track"], *links["album_tracks"], *links["mine"]["items"]])
     )
 
-    first = await finished(
-        sandbox, await sandbox.message_command(alice, "Save to a playlist", message_id)
-    )
+    picker = await sandbox.message_command(alice, "Save to a playlist", message_id)
+    assert "Where should the" in picker.text and "could not be read" in picker.text
+    assert picker.options[0] == "Saved from Discord"
+    first = await finished(sandbox, await sandbox.choose(alice, picker, "default"))
     other = await sandbox.post(
         alice,
         f"and https://open.spotify.com/track/{(await sandbox.spotify.catalog())['sample_tracks'][3]}",
     )
-    second = await finished(
-        sandbox, await sandbox.message_command(alice, "Save to a playlist", other)
-    )
+    picker = await sandbox.message_command(alice, "Save to a playlist", other)
+    second = await finished(sandbox, await sandbox.choose(alice, picker, "Saved from Discord"))
 
     assert "new private playlist" in first and "could not be read" in first
     assert "Saved 1 track to your playlist" in second
@@ -225,6 +225,72 @@ async def test_save_to_a_playlist_appends_to_one_saved_playlist(sandbox: Sandbox
         if p["name"] == "Saved from Discord"
     ]
     assert made["items"][: len(expected)] == expected and len(made["items"]) == len(expected) + 1
+
+
+async def test_save_to_a_playlist_offers_the_default_first_then_only_the_members_own(
+    sandbox: Sandbox,
+) -> None:
+    alice = await linked(sandbox, "alice")
+    track = (await sandbox.spotify.catalog())["sample_tracks"][4]
+    message_id = await sandbox.post(alice, f"spotify:track:{track}")
+    listed = await sandbox.spotify.user_playlists("alice")
+    own = [p["name"] for p in listed if p["owner"] == "alice"]
+    others = [p["name"] for p in listed if p["owner"] != "alice"]
+    assert own and others
+
+    picker = await sandbox.message_command(alice, "Save to a playlist", message_id)
+
+    assert picker.ephemeral and picker.options == ["Saved from Discord", *own][:25]
+    assert not set(others) & set(picker.options[1:])
+    road_trip = next(p for p in listed if p["name"] == "Road Trip")
+    before = len(road_trip["items"])
+    done = await finished(sandbox, await sandbox.choose(alice, picker, "Road Trip"))
+
+    assert "Saved 1 track to your playlist" in done and "Road Trip" in done
+    after = next(
+        p for p in await sandbox.spotify.user_playlists("alice") if p["id"] == road_trip["id"]
+    )
+    assert after["items"] == [*road_trip["items"], f"spotify:track:{track}"][: before + 1]
+    assert len(after["items"]) == before + 1
+    assert "Saved from Discord" not in [
+        p["name"] for p in await sandbox.spotify.user_playlists("alice")
+    ]
+
+
+async def test_the_picker_of_a_member_with_300_messy_playlists_fits_in_one_select(
+    sandbox: Sandbox,
+) -> None:
+    hoarder = await linked(sandbox, "hoarder")
+    track = (await sandbox.spotify.catalog())["sample_tracks"][4]
+    message_id = await sandbox.post(hoarder, f"spotify:track:{track}")
+    listed = await sandbox.spotify.user_playlists("hoarder")
+    assert len(listed) >= 300
+
+    picker = await sandbox.message_command(hoarder, "Save to a playlist", message_id)
+
+    options = picker.select["options"]
+    assert len(options) == 25 and options[0]["label"] == "Saved from Discord"
+    assert all(1 <= len(o["label"]) <= 100 and "\n" not in o["label"] for o in options)
+    assert len({o["value"] for o in options}) == 25
+    # (the conftest fails the test if Discord would have refused the picker)
+
+
+async def test_a_playlist_deleted_before_it_is_picked_is_explained_and_nothing_is_made(
+    sandbox: Sandbox,
+) -> None:
+    alice = await linked(sandbox, "alice")
+    track = (await sandbox.spotify.catalog())["sample_tracks"][4]
+    message_id = await sandbox.post(alice, f"spotify:track:{track}")
+    picker = await sandbox.message_command(alice, "Save to a playlist", message_id)
+    fifty = next(p for p in await sandbox.spotify.user_playlists("alice") if p["name"] == "Fifty")
+    # Deleted on Spotify meanwhile: Spotify answers 404 for it from now on.
+    await sandbox.spotify.add_fault(path=f"^/v1/playlists/{fifty['id']}$", status=404, method="GET")
+
+    done = await finished(sandbox, await sandbox.choose(alice, picker, "Fifty"))
+
+    assert "gone from Spotify or is no longer yours" in done
+    after = {p["name"]: p for p in await sandbox.spotify.user_playlists("alice")}
+    assert "Saved from Discord" not in after and after["Fifty"]["items"] == fifty["items"]
 
 
 async def test_a_message_without_spotify_links_says_so(sandbox: Sandbox) -> None:

@@ -3,7 +3,7 @@ real discord.py HTTP client, and definitions at every limit that register."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import discord
 import pytest
@@ -183,6 +183,19 @@ OVER = [
         "1.name",
         "APPLICATION_COMMANDS_DUPLICATE_NAME",
     ),
+    (
+        "a max_length of 6001",
+        [command(options=[option(max_length=6001)])],
+        "0.options.0.max_length",
+        "NUMBER_TYPE_MAX",
+    ),
+    (
+        "a min_length below 0",
+        [command(options=[option(min_length=-1)])],
+        "0.options.0.min_length",
+        "NUMBER_TYPE_MIN",
+    ),
+    ("a command that is not an object", ["search"], "0", "DICT_TYPE_CONVERT"),
 ]
 
 
@@ -253,3 +266,14 @@ async def test_commands_at_every_limit_register(ctl: DiscordControl, bot: Sandbo
         "Add To My Queue",
     ]
     assert {c["name"] for c in (await ctl.commands())["global"]} == {c["name"] for c in registered}
+
+
+async def test_a_bulk_overwrite_that_is_not_a_list_is_refused(
+    ctl: DiscordControl, bot: SandboxBot
+) -> None:
+    before = await ctl.commands()
+
+    refused = await refusal(bot, cast(list[dict[str, Any]], {"name": "search"}))
+
+    assert refused.code == 50035 and "LIST_TYPE_CONVERT" in str(refused._errors)
+    assert await ctl.commands() == before

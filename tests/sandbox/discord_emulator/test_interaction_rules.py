@@ -219,3 +219,15 @@ async def test_a_button_may_update_its_message(
     assert status == 200
     record = await ctl.interaction(clicked["id"])
     assert record["original"]["content"] == "updated" and record["original"]["components"] == []
+
+
+async def test_a_callback_whose_data_is_not_an_object_is_refused(
+    ctl: DiscordControl, client: Discord, world: dict[str, Any]
+) -> None:
+    injected = await _command(ctl, world, "command")
+
+    status, answer = await client.answer(injected, {"type": 4, "data": "hi"})
+
+    assert status == 400 and answer["code"] == 50035
+    assert at(answer["errors"], "data") == ["DICT_TYPE_CONVERT"]
+    assert (await ctl.interaction(injected["id"]))["response"] is None

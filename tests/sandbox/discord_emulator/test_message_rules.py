@@ -277,6 +277,30 @@ OVER_THE_LIMIT = [
         "nonce",
         "NONCE_TYPE_TOO_LONG",
     ),
+    (
+        "a nonce that is neither a string nor an integer",
+        {"content": "hi", "nonce": ["n"], "enforce_nonce": True},
+        "nonce",
+        "NONCE_TYPE_INVALID_TYPE",
+    ),
+    (
+        "an integer nonce beyond 64 bits",
+        {"content": "hi", "nonce": 2**63, "enforce_nonce": True},
+        "nonce",
+        "NONCE_TYPE_OUT_OF_BOUNDS",
+    ),
+    (
+        "content that is not a string",
+        {"content": {"text": "hi"}},
+        "content",
+        "STRING_TYPE_CONVERT",
+    ),
+    (
+        "a button style of 7",
+        {"components": [row(button("go", style=7))]},
+        "components.0.components.0.style",
+        "BASE_TYPE_CHOICES",
+    ),
 ]
 
 
