@@ -423,6 +423,15 @@ class RadarReleaseTracks(Base):
     fetched_at: Mapped[dt.datetime] = _created()
 
 
+class RadarTrackArtists(Base):
+    """The artists of a liked track, looked up once (likes keep only the names)."""
+
+    __tablename__ = "radar_track_artists"
+
+    track_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    artists: Mapped[list[Any]]  # [{"id", "name"}]
+
+
 class RadarBudget(Base):
     """The checker's shared budget of Spotify calls (a token bucket every worker draws from)
     and its back-off after a 429 or a quota refusal."""

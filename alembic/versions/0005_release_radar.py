@@ -185,8 +185,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("release_id", name=op.f("pk_radar_release_tracks")),
     )
 
+    op.create_table(
+        "radar_track_artists",
+        sa.Column("track_id", sa.String(length=64), nullable=False),
+        sa.Column("artists", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.PrimaryKeyConstraint("track_id", name=op.f("pk_radar_track_artists")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("radar_track_artists")
     op.drop_table("radar_release_tracks")
     op.drop_index(op.f("ix_radar_artist_releases_release_id"), table_name="radar_artist_releases")
     op.drop_table("radar_artist_releases")
