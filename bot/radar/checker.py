@@ -18,6 +18,7 @@ too, one call each. A steady cycle is one call per artist.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import math
@@ -32,6 +33,7 @@ from sqlalchemy.dialects.postgresql import insert
 from bot.clock import Clock
 from bot.digests import worker_name
 from bot.errors import EncoreError, NotFound, SpotifyBusy
+from bot.radar.budget import BUDGET, charge
 from bot.radar.schedule import check_interval
 from bot.releases import parse_release_date
 from bot.spotify import SpotifyGateway
@@ -48,7 +50,6 @@ from db.models import (
 
 log = logging.getLogger(__name__)
 
-BUDGET = "checker"
 GROUPS = ("album", "single", "compilation", "appears_on")
 PAGE = 10  # the most `/artists/{id}/albums` gives since 2026
 QUOTA_PAUSE = dt.timedelta(minutes=15)  # at least, after QUOTA_EXCEEDED
@@ -92,6 +93,7 @@ class RadarChecker:
         worker: str | None = None,
         lease: dt.timedelta = dt.timedelta(minutes=5),
         batch: int = 50,
+        parallel: int = 4,
     ) -> None:
         self._sessions = sessions
         self._spotify = spotify
@@ -100,6 +102,7 @@ class RadarChecker:
         self.worker = worker or worker_name()
         self._lease = lease
         self._batch = batch
+        self._parallel = parallel  # checks in flight per worker
 
     async def tick(self, now: dt.datetime | None = None) -> CheckReport:
         """Check due artists while the shared budget allows; safe in any number of workers."""
@@ -109,27 +112,46 @@ class RadarChecker:
             claims = await self._claim(at)
             if not claims:
                 break
-            for number, claim in enumerate(claims):
-                try:
-                    look = await self._look(claim)
-                except SpotifyBusy as busy:
-                    await self._back_off(busy, [c.artist_id for c in claims[number:]], at, report)
-                    return report
-                except NotFound:
-                    await self._failed(claim.artist_id, at + GONE_FOR, "unknown to Spotify")
-                    report.failed += 1
-                    continue
-                except EncoreError as error:
-                    await self._failed(claim.artist_id, at + RETRY_LATER, type(error).__name__)
-                    report.failed += 1
-                    continue
-                report.releases += await self._record(claim.artist_id, look, at)
-                report.checked += 1
-                report.calls += look.calls
-                report.artists.append(claim.artist_id)
+            if await self._check_batch(claims, at, report):
+                return report  # Spotify said stop: every worker waits for the pause
             if len(claims) < self._batch:
                 break
         return report
+
+    async def _check_batch(
+        self, claims: list[_Claim], at: dt.datetime, report: CheckReport
+    ) -> bool:
+        """Check the claimed artists, a few at once; True if Spotify refused (and we paused)."""
+        unchecked = {claim.artist_id for claim in claims}
+        refused: list[SpotifyBusy] = []
+        gate = asyncio.Semaphore(self._parallel)
+
+        async def check(claim: _Claim) -> None:
+            async with gate:
+                if refused:
+                    return
+                try:
+                    look = await self._look(claim)
+                except SpotifyBusy as busy:
+                    refused.append(busy)
+                    return
+                except NotFound:
+                    await self._failed(claim.artist_id, at + GONE_FOR, "unknown to Spotify")
+                    report.failed += 1
+                except EncoreError as error:
+                    await self._failed(claim.artist_id, at + RETRY_LATER, type(error).__name__)
+                    report.failed += 1
+                else:
+                    report.releases += await self._record(claim.artist_id, look, at)
+                    report.checked += 1
+                    report.calls += look.calls
+                    report.artists.append(claim.artist_id)
+                unchecked.discard(claim.artist_id)
+
+        await asyncio.gather(*(check(claim) for claim in claims))
+        if refused:
+            await self._back_off(refused[0], sorted(unchecked), at, report)
+        return bool(refused)
 
     # -- the budget and the claims --------------------------------------------------------
 
@@ -334,13 +356,7 @@ class RadarChecker:
                     )
                     .on_conflict_do_nothing(index_elements=["artist_id", "release_id"])
                 )
-            extra = look.calls - 1  # the first call was paid for when the artist was claimed
-            if extra:
-                await session.execute(
-                    update(RadarBudget)
-                    .where(RadarBudget.name == BUDGET)
-                    .values(tokens=RadarBudget.tokens - extra, calls=RadarBudget.calls + extra)
-                )
+            await charge(session, look.calls - 1)  # the first was paid for by the claim
             await session.execute(
                 update(RadarArtist)
                 .where(RadarArtist.artist_id == artist_id, RadarArtist.claimed_by == self.worker)

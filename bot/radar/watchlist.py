@@ -13,17 +13,26 @@ from dataclasses import dataclass
 from typing import Any
 
 import spotipy
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.errors import BadInput, EncoreError, MissingScope, NotFound, NotLinked
+from bot.radar.budget import charge, paused
 from bot.radar.schedule import DEFAULT_DAY, DEFAULT_TIME, next_delivery
 from bot.spotify import SpotifyGateway, is_spotify_id
 from db.engine import SessionFactory
 from db.erasure import link_generation, still_linked, writing_about
-from db.models import Like, RadarArtist, RadarBlock, RadarSettings, RadarTrackArtists, RadarWatch
+from db.models import (
+    Like,
+    RadarArtist,
+    RadarBlock,
+    RadarSettings,
+    RadarTrackArtists,
+    RadarWatch,
+    SpotifyLink,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +72,7 @@ class Fetched:
 
     sources: dict[str, dict[str, str]]  # source -> artist id -> name
     missing: tuple[str, ...]
+    calls: int  # Spotify calls it made
 
 
 async def ensure_settings(session: AsyncSession, discord_user_id: int, now: dt.datetime) -> None:
@@ -94,6 +104,7 @@ class WatchlistService:
         self._sessions = sessions
         self._spotify = spotify
         self._clock = clock
+        self.calls = 0  # Spotify calls this process's refreshes made (the bench reads it)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -177,14 +188,16 @@ class WatchlistService:
             return False
         return True
 
-    async def refresh(self, discord_user_id: int) -> tuple[str, ...]:
+    async def refresh(
+        self, discord_user_id: int, *, now: dt.datetime | None = None
+    ) -> tuple[str, ...]:
         """Read the member's followed, top and liked artists; the scopes they lack."""
         async with self._sessions() as session:
             generation = await link_generation(session, discord_user_id)
         if generation is None:
             raise NotLinked
         fetched = await self._fetch(discord_user_id)
-        now = self._clock.now()
+        now = now or self._clock.now()
         async with self._sessions() as session, session.begin():
             await writing_about(session, discord_user_id)
             if not await still_linked(session, discord_user_id, generation):
@@ -217,26 +230,67 @@ class WatchlistService:
             settings = await session.get(RadarSettings, discord_user_id)
             assert settings is not None
             settings.watchlist_refreshed_at = now
+            await charge(session, fetched.calls)
+        self.calls += fetched.calls
         return fetched.missing
+
+    async def refresh_stale(self, *, limit: int = 20, now: dt.datetime | None = None) -> int:
+        """The worker's daily refresh of members who use the radar: each is claimed (its
+        `watchlist_refreshed_at` moved to now, `SKIP LOCKED`) so one worker refreshes it."""
+        now = now or self._clock.now()
+        stale = (
+            select(RadarSettings.discord_user_id)
+            .join(SpotifyLink, SpotifyLink.discord_user_id == RadarSettings.discord_user_id)
+            .where(
+                RadarSettings.enabled,
+                (RadarSettings.watchlist_refreshed_at.is_(None))
+                | (RadarSettings.watchlist_refreshed_at < now - REFRESH_EVERY),
+            )
+            .order_by(RadarSettings.watchlist_refreshed_at.nulls_first())
+            .limit(limit)
+            .with_for_update(of=RadarSettings, skip_locked=True)
+        )
+        async with self._sessions() as session, session.begin():
+            if await paused(session, now):
+                return 0
+            users = list(
+                await session.scalars(
+                    update(RadarSettings)
+                    .where(RadarSettings.discord_user_id.in_(stale.scalar_subquery()))
+                    .values(watchlist_refreshed_at=now)
+                    .returning(RadarSettings.discord_user_id)
+                )
+            )
+        done = 0
+        for user in users:
+            try:
+                await self.refresh(user, now=now)
+            except EncoreError as error:
+                log.info("Radar watchlist of user %s not refreshed: %s", user, type(error).__name__)
+                continue
+            done += 1
+        return done
 
     async def _fetch(self, discord_user_id: int) -> Fetched:
         sources: dict[str, dict[str, str]] = {}
         missing: list[str] = []
+        calls = [0]
         try:
-            sources["followed"] = await self._followed(discord_user_id)
+            sources["followed"] = await self._followed(discord_user_id, calls)
         except MissingScope:
             missing.append(FOLLOW_SCOPE)
         try:
-            sources["top"] = await self._top(discord_user_id)
+            sources["top"] = await self._top(discord_user_id, calls)
         except MissingScope:
             missing.append(TOP_SCOPE)
-        sources["likes"] = await self._liked_artists(discord_user_id)
-        return Fetched(sources, tuple(missing))
+        sources["likes"] = await self._liked_artists(discord_user_id, calls)
+        return Fetched(sources, tuple(missing), calls[0])
 
-    async def _followed(self, discord_user_id: int) -> dict[str, str]:
+    async def _followed(self, discord_user_id: int, calls: list[int]) -> dict[str, str]:
         found: dict[str, str] = {}
         after: str | None = None
         for _ in range(FOLLOWED_PAGES):
+            calls[0] += 1
             page: dict[str, Any] = await self._spotify.as_user(
                 discord_user_id,
                 _followed_page(after),
@@ -250,9 +304,10 @@ class WatchlistService:
                 break
         return found
 
-    async def _top(self, discord_user_id: int) -> dict[str, str]:
+    async def _top(self, discord_user_id: int, calls: list[int]) -> dict[str, str]:
         found: dict[str, str] = {}
         for time_range in TIME_RANGES:
+            calls[0] += 1
             page: dict[str, Any] = await self._spotify.as_user(
                 discord_user_id,
                 _top_page(time_range),
@@ -262,7 +317,7 @@ class WatchlistService:
             _collect(found, page.get("items") or [])
         return found
 
-    async def _liked_artists(self, discord_user_id: int) -> dict[str, str]:
+    async def _liked_artists(self, discord_user_id: int, calls: list[int]) -> dict[str, str]:
         """Artists of the latest likes: likes keep track names only, so each liked track's
         artists are looked up once (app token) and cached for every member."""
         async with self._sessions() as session:
@@ -282,6 +337,7 @@ class WatchlistService:
             }
         looked_up: dict[str, list[Any]] = {}
         for track_id in [t for t in tracks if t not in cached][:LOOKUPS_PER_REFRESH]:
+            calls[0] += 1
             try:
                 track: dict[str, Any] = await self._spotify.as_app(
                     _track(track_id), endpoint="radar:track"

@@ -310,7 +310,8 @@ async def test_a_quota_refusal_pauses_every_worker_and_checks_resume_after_it(
 
     report = await radar(sandbox).checker.tick(now)
 
-    assert report.pause_reason == "QUOTA_EXCEEDED" and report.checked == 0
+    # The refused artist waits (the ones already in flight finish): none is checked twice.
+    assert report.pause_reason == "QUOTA_EXCEEDED" and report.checked < 3
     assert report.paused_until is not None and report.paused_until >= now + dt.timedelta(minutes=15)
     calls = len(await sandbox.spotify.requests(path="/albums$"))
     other = await Services.build(sandbox.settings)  # another worker honours the pause too
@@ -320,13 +321,15 @@ async def test_a_quota_refusal_pauses_every_worker_and_checks_resume_after_it(
         await other.close()
     assert len(await sandbox.spotify.requests(path="/albums$")) == calls
     resumed = await radar(sandbox).checker.tick(report.paused_until + dt.timedelta(seconds=1))
-    assert resumed.checked == 3 and resumed.pause_reason is None
+    assert resumed.pause_reason is None
+    assert sorted(report.artists + resumed.artists) == sorted(watched)
 
 
 async def test_a_retry_after_pauses_for_as_long_as_spotify_asks(radar_sandbox: Sandbox) -> None:
     sandbox = radar_sandbox
     alice = await linked(sandbox, "alice")
-    await only_watching(sandbox, "alice", await artists(sandbox, 2))
+    watched = await artists(sandbox, 2)
+    await only_watching(sandbox, "alice", watched)
     await sandbox.slash(alice, "radar list")
     await sandbox.spotify.add_fault(
         r"^/v1/artists/[^/]+/albums$", status=429, retry_after=7, times=1
@@ -334,7 +337,8 @@ async def test_a_retry_after_pauses_for_as_long_as_spotify_asks(radar_sandbox: S
     now = dt.datetime.now(dt.UTC)
     report = await radar(sandbox).checker.tick(now)
     assert report.pause_reason == "429" and report.paused_until == now + dt.timedelta(seconds=7)
-    assert (await radar(sandbox).checker.tick(now + dt.timedelta(seconds=8))).checked == 2
+    resumed = await radar(sandbox).checker.tick(now + dt.timedelta(seconds=8))
+    assert sorted(report.artists + resumed.artists) == sorted(watched)
 
 
 # -- erasure ---------------------------------------------------------------------------------
@@ -370,3 +374,22 @@ async def test_forget_me_deletes_the_radar_and_unlink_stops_its_dms(radar_sandbo
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "radar")
         )
     assert queued == 0
+
+
+async def test_the_worker_refreshes_a_watchlist_once_a_day_without_the_member(
+    radar_sandbox: Sandbox,
+) -> None:
+    sandbox = radar_sandbox
+    alice = await linked(sandbox, "alice")
+    first, second = await artists(sandbox, 2)
+    await only_watching(sandbox, "alice", [first])
+    await sandbox.slash(alice, "radar list")
+    await sandbox.spotify.set_followed_artists("alice", [second])
+    now = dt.datetime.now(dt.UTC)
+    watchlist = radar(sandbox).watchlist
+
+    assert await watchlist.refresh_stale(now=now) == 0  # refreshed when they used /radar
+    assert await watchlist.refresh_stale(now=now + dt.timedelta(hours=25)) == 1
+    assert await watchlist.refresh_stale(now=now + dt.timedelta(hours=25)) == 0  # once
+
+    assert [a.id for a in (await watchlist.watchlist(alice)).artists] == [second]
