@@ -29,6 +29,7 @@ from typing import Any
 import spotipy
 from sqlalchemy import exists, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 
 from bot.clock import Clock
 from bot.digests import worker_name
@@ -55,6 +56,7 @@ PAGE = 10  # the most `/artists/{id}/albums` gives since 2026
 QUOTA_PAUSE = dt.timedelta(minutes=15)  # at least, after QUOTA_EXCEEDED
 RETRY_LATER = dt.timedelta(minutes=10)  # an artist whose check failed otherwise
 GONE_FOR = dt.timedelta(days=7)  # an artist Spotify no longer knows
+DEADLOCK_RETRIES = 3
 BURST_SECONDS = 60.0  # the bucket holds a minute's worth of calls
 
 
@@ -304,10 +306,34 @@ class RadarChecker:
                     "artist_id": artist["id"],
                     "position": position,
                 }
+        for attempt in range(DEADLOCK_RETRIES):
+            try:
+                await self._store(artist_id, look, now, releases, artists, links, groups)
+                break
+            except DBAPIError as error:
+                # Another worker (or the release ingestion) upserting the same collaboration.
+                if "deadlock" not in str(error.orig).lower() or attempt == DEADLOCK_RETRIES - 1:
+                    raise
+        async with self._sessions() as session, session.begin():
+            await charge(session, look.calls - 1)  # the first was paid for by the claim
+        return len(releases)
+
+    async def _store(
+        self,
+        artist_id: str,
+        look: _Look,
+        now: dt.datetime,
+        releases: dict[str, dict[str, Any]],
+        artists: dict[str, dict[str, Any]],
+        links: dict[tuple[str, str], dict[str, Any]],
+        groups: dict[str, str],
+    ) -> None:
+        """Upsert what one look found, rows in id order (two workers storing one
+        collaboration lock its rows in the same order), and free the artist's claim."""
         async with self._sessions() as session, session.begin():
             if releases:
                 if artists:
-                    statement = insert(Artist).values(list(artists.values()))
+                    statement = insert(Artist).values([artists[k] for k in sorted(artists)])
                     await session.execute(
                         statement.on_conflict_do_update(
                             index_elements=["id"],
@@ -318,7 +344,7 @@ class RadarChecker:
                             },
                         )
                     )
-                statement = insert(Release).values(list(releases.values()))
+                statement = insert(Release).values([releases[k] for k in sorted(releases)])
                 columns = (
                     "name",
                     "album_type",
@@ -338,7 +364,7 @@ class RadarChecker:
                 if links:
                     await session.execute(
                         insert(ReleaseArtist)
-                        .values(list(links.values()))
+                        .values([links[k] for k in sorted(links)])
                         .on_conflict_do_nothing(index_elements=["release_id", "artist_id"])
                     )
                 await session.execute(
@@ -351,12 +377,11 @@ class RadarChecker:
                                 "album_group": g,
                                 "first_seen": now,
                             }
-                            for r, g in groups.items()
+                            for r, g in sorted(groups.items())
                         ]
                     )
                     .on_conflict_do_nothing(index_elements=["artist_id", "release_id"])
                 )
-            await charge(session, look.calls - 1)  # the first was paid for by the claim
             await session.execute(
                 update(RadarArtist)
                 .where(RadarArtist.artist_id == artist_id, RadarArtist.claimed_by == self.worker)
@@ -369,7 +394,6 @@ class RadarChecker:
                     last_error=None,
                 )
             )
-        return len(releases)
 
     async def paused_until(self) -> dt.datetime | None:
         async with self._sessions() as session:
