@@ -47,6 +47,7 @@ from db.models import (
     RadarWatch,
     Release,
     ReleaseArtist,
+    SpotifyLink,
 )
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,12 @@ class RadarChecker:
             budget.tokens = tokens
             if wanted <= 0:
                 return []
-            watched = exists().where(RadarWatch.artist_id == RadarArtist.artist_id)
+            # Watched by a linked member: an /unlink stops the checks that were only for them.
+            watched = exists(
+                select(RadarWatch.artist_id)
+                .join(SpotifyLink, SpotifyLink.discord_user_id == RadarWatch.discord_user_id)
+                .where(RadarWatch.artist_id == RadarArtist.artist_id)
+            )
             due = (
                 select(RadarArtist.artist_id)
                 .where(

@@ -439,12 +439,15 @@ class WatchlistService:
         return WatchedArtist(artist_id, name, sources)
 
     async def block(self, discord_user_id: int, text: str) -> WatchedArtist:
-        async with self._sessions() as session, session.begin():
-            await self._linked(session, discord_user_id)
+        async with self._sessions() as session:
             try:
                 artist_id, name = await self._known(session, discord_user_id, text)
             except NotFound:
-                artist_id, name = await self.resolve(text)
+                artist_id, name = "", ""
+        if not artist_id:
+            artist_id, name = await self.resolve(text)  # no transaction open while Spotify answers
+        async with self._sessions() as session, session.begin():
+            await self._linked(session, discord_user_id)
             await ensure_settings(session, discord_user_id, self._clock.now())
             await session.execute(
                 insert(RadarBlock)
