@@ -17,6 +17,7 @@ ORDER = [
     "shuffle_rollover.py",
     "api_artists.py",
     "gateway_memory.py",
+    "radar.py",
 ]
 
 

@@ -20,6 +20,7 @@ from bot.ui import fit
 from bot.ui.command_metrics import command_finished, command_started
 from bot.ui.errors import report_error
 from bot.ui.messages import reply
+from bot.ui.radar import rich_dm
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +83,17 @@ class EncoreBot(commands.AutoShardedBot):
         for name in self._cogs:
             await self.load_extension(name)
         if self._deliver_outbox:
-            self._background.append(asyncio.create_task(self.services.outbox.run(self.send_dm)))
+            self._background.append(
+                asyncio.create_task(
+                    self.services.outbox.run(self.send_dm, send_rich=self.send_rich_dm)
+                )
+            )
 
     async def send_dm(self, discord_user_id: int, content: str, nonce: str | None = None) -> None:
         await send_dm(self, discord_user_id, content, nonce)
+
+    async def send_rich_dm(self, discord_user_id: int, payload: dict[str, Any], nonce: str) -> None:
+        await send_rich_dm(self, discord_user_id, payload, nonce)
 
     async def on_app_command_completion(
         self, interaction: discord.Interaction[EncoreBot], command: object
@@ -128,6 +136,19 @@ async def send_dm(
         message = fit.message({"content": content, "allowed_mentions": NO_MENTIONS})
         if nonce is not None:
             message["nonce"] = nonce
+        await channel.send(**message)
+    except (discord.Forbidden, discord.NotFound) as error:
+        raise Undeliverable(error.text or str(error)) from None
+
+
+async def send_rich_dm(
+    client: discord.Client, discord_user_id: int, payload: dict[str, Any], nonce: str
+) -> None:
+    """A DM with an embed and buttons, rendered from its outbox payload (`bot.ui.radar`)."""
+    try:
+        channel = await client.create_dm(discord.Object(discord_user_id))
+        message = rich_dm(payload)
+        message["nonce"] = nonce
         await channel.send(**message)
     except (discord.Forbidden, discord.NotFound) as error:
         raise Undeliverable(error.text or str(error)) from None

@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     scheduler_tick_seconds: float = Field(30.0, gt=0)
     discord_global_rate: float = Field(45.0, gt=0, le=50)
     digest_lease_seconds: float = Field(300.0, ge=1)  # a crashed worker's claim expires after
+    # Spotify calls an hour the release radar's checker may make, for the whole deployment
+    # (development-mode quota is shared by the developer account).
+    radar_calls_per_hour: float = Field(1000.0, gt=0)
     web_rate_limit: int = Field(30, ge=0)  # requests a minute per address on /link and /callback
     web_trust_forwarded: bool = False  # behind a reverse proxy: the client is in X-Forwarded-For
     web_api_miss_limit: int = Field(120, ge=0)  # /api answers built a minute per address

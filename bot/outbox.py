@@ -13,7 +13,8 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +39,9 @@ class Undeliverable(Exception):
 # (recipient, content, nonce): the nonce is the DM's own (`dm_nonce`), the same on every
 # attempt, so Discord creates it once even when an answer is lost and the send is retried.
 SendDM = Callable[[int, str, str], Awaitable[None]]
+# (recipient, payload, nonce): a DM with more than text (an embed, buttons), which the
+# sender renders from the stored payload (its `content` is the text-only fallback).
+SendRichDM = Callable[[int, dict[str, Any], str], Awaitable[None]]
 
 
 def dm_nonce(message_id: int) -> str:
@@ -52,6 +56,7 @@ class _Claimed:
     kind: str
     content: str
     attempts: int  # after this claim: the claim is ours while the row still says so
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -70,11 +75,23 @@ class Outbox:
         self._clock = clock
         self._wake = asyncio.Event()
 
-    def add_dm(self, session: AsyncSession, discord_user_id: int, kind: str, content: str) -> None:
-        """Queue a DM inside the caller's transaction; it is sent only if that commits."""
-        session.add(
-            OutboxMessage(discord_user_id=discord_user_id, kind=kind, payload={"content": content})
-        )
+    def add_dm(
+        self,
+        session: AsyncSession,
+        discord_user_id: int,
+        kind: str,
+        content: str,
+        *,
+        rich: dict[str, Any] | None = None,
+    ) -> None:
+        """Queue a DM inside the caller's transaction; it is sent only if that commits.
+
+        `rich` is what a rich sender renders (an embed and buttons); `content` stays the
+        text a plain sender sends."""
+        payload: dict[str, Any] = {"content": content}
+        if rich is not None:
+            payload["rich"] = rich
+        session.add(OutboxMessage(discord_user_id=discord_user_id, kind=kind, payload=payload))
         self._wake.set()
 
     async def wait_for_work(self, idle: float) -> None:
@@ -84,7 +101,9 @@ class Outbox:
             pass
         self._wake.clear()
 
-    async def deliver_due(self, send: SendDM, *, limit: int = 50) -> int:
+    async def deliver_due(
+        self, send: SendDM, *, limit: int = 50, send_rich: SendRichDM | None = None
+    ) -> int:
         """Send what is due, `SENDS_AT_ONCE` at a time; messages another process holds are
         skipped, not waited for. Returns how many were sent."""
         claimed = await self._claim(limit)
@@ -94,11 +113,13 @@ class Outbox:
 
         async def attempt(message: _Claimed) -> _Outcome:
             async with gate:
+                nonce = dm_nonce(message.id)
+                if send_rich is not None and "rich" in message.payload:
+                    sending = send_rich(message.discord_user_id, message.payload, nonce)
+                else:
+                    sending = send(message.discord_user_id, message.content, nonce)
                 try:
-                    await asyncio.wait_for(
-                        send(message.discord_user_id, message.content, dm_nonce(message.id)),
-                        SEND_TIMEOUT,
-                    )
+                    await asyncio.wait_for(sending, SEND_TIMEOUT)
                 except Exception as error:  # each outcome is recorded, none stops the others
                     return _Outcome(message, error)
                 return _Outcome(message)
@@ -136,7 +157,7 @@ class Outbox:
                 )
             )
             claimed = [
-                _Claimed(row_id, user, kind, str(payload["content"]), attempts)
+                _Claimed(row_id, user, kind, str(payload["content"]), attempts, dict(payload))
                 for row_id, user, kind, payload, attempts in rows
             ]
         return sorted(claimed, key=lambda message: message.id)
@@ -181,11 +202,13 @@ class Outbox:
                     .values(**values)
                 )
 
-    async def run(self, send: SendDM, *, idle: float = 1.0) -> None:
+    async def run(
+        self, send: SendDM, *, idle: float = 1.0, send_rich: SendRichDM | None = None
+    ) -> None:
         """Deliver forever (a background task of the gateway and worker roles)."""
         while True:
             try:
-                while await self.deliver_due(send):
+                while await self.deliver_due(send, send_rich=send_rich):
                     pass
             except Exception:
                 log.exception("Outbox delivery failed; retrying shortly")

@@ -16,7 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 import cogs
 from bot import __version__, metrics
-from bot.client import EncoreBot, intents, send_dm
+from bot.client import EncoreBot, intents, send_dm, send_rich_dm
 from bot.clock import Clock
 from bot.config import Role, Settings
 from bot.discord_setup import point_discord_at
@@ -180,7 +180,14 @@ class Encore:
             async def deliver(user_id: int, content: str, nonce: str) -> None:
                 await send_dm(rest, user_id, content, nonce)
 
-            self.tasks.append(asyncio.create_task(self.services.outbox.run(deliver), name="outbox"))
+            async def deliver_rich(user_id: int, payload: dict[str, Any], nonce: str) -> None:
+                await send_rich_dm(rest, user_id, payload, nonce)
+
+            self.tasks.append(
+                asyncio.create_task(
+                    self.services.outbox.run(deliver, send_rich=deliver_rich), name="outbox"
+                )
+            )
         if role in {Role.RUN, Role.WORKER} and self._with_scheduler:
             self.scheduler = build_scheduler(self.services, on_tick=self.heartbeat.ticked)
             self.scheduler.start()

@@ -56,4 +56,11 @@ def build_scheduler(
     interval = services.settings.release_ingest_interval_hours * 3600
     every("release-ingestion", services.releases.ingest_if_stale, min(600, interval))
     every("digests", services.digests.tick, services.settings.scheduler_tick_seconds)
+    # The release radar: watchlists a day old, artist checks under the shared budget, the
+    # weekly DMs.
+    every("radar-watchlists", services.radar.watchlist.refresh_stale, 600)
+    every("radar-checks", services.radar.checker.tick, services.settings.scheduler_tick_seconds)
+    every(
+        "radar-deliveries", services.radar.deliveries.tick, services.settings.scheduler_tick_seconds
+    )
     return scheduler

@@ -23,6 +23,7 @@ from bot.listening import ListeningService
 from bot.outbox import Outbox
 from bot.playlist_saves import PlaylistSaves
 from bot.playlists import PlaylistService
+from bot.radar import RadarService
 from bot.releases import ReleaseService
 from bot.search import SearchService
 from bot.shuffle import ShuffleService
@@ -63,6 +64,7 @@ class Services:
     digests: DigestService
     listening: ListeningService
     saves: PlaylistSaves
+    radar: RadarService
     status: dict[str, object] = field(default_factory=dict)  # in-process facts for /health
 
     @classmethod
@@ -119,6 +121,9 @@ class Services:
             search_cap=settings.release_search_cap,
             interval=dt.timedelta(hours=settings.release_ingest_interval_hours),
         )
+        radar = RadarService(
+            sessions, spotify, outbox, clock, calls_per_hour=settings.radar_calls_per_hour
+        )
         return cls(
             settings,
             engine,
@@ -140,9 +145,11 @@ class Services:
                 clock,
                 status=status,
                 lease=dt.timedelta(seconds=settings.digest_lease_seconds),
+                shared_releases=radar.shared_releases,
             ),
             listening=ListeningService(spotify, likes),
             saves=PlaylistSaves(sessions, PlaylistWriter(spotify), shuffle, clock, playlists),
+            radar=radar,
             status=status,
         )
 

@@ -309,6 +309,143 @@ class EncorePlaylist(Base):
     written_at: Mapped[dt.datetime] = _created()
 
 
+class RadarWatch(Base):
+    """An artist on a member's release radar, and where it came from: `followed` and `top`
+    (their Spotify account), `likes` (artists of their Encore likes), `manual` (/radar follow).
+    One row per source, so a refresh of one source never touches the others."""
+
+    __tablename__ = "radar_watchlist"
+
+    discord_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    artist_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    artist_name: Mapped[str] = mapped_column(Text)
+    added_at: Mapped[dt.datetime] = _created()
+
+
+class RadarBlock(Base):
+    """An artist a member never wants on their radar, whatever the source."""
+
+    __tablename__ = "radar_blocks"
+
+    discord_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    artist_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    artist_name: Mapped[str] = mapped_column(Text)
+    blocked_at: Mapped[dt.datetime] = _created()
+
+
+class RadarSettings(Base):
+    """A member's radar: what, when (a weekday and local time in their zone), where (DM,
+    the servers they share with, their playlist), and the delivery lease."""
+
+    __tablename__ = "radar_settings"
+
+    discord_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    release_types: Mapped[str] = mapped_column(String(64), server_default="album,single")
+    delivery_day: Mapped[int] = mapped_column(Integer, server_default="4")  # Monday 0 .. Sunday 6
+    delivery_time: Mapped[dt.time] = mapped_column(Time, server_default="09:00")
+    timezone: Mapped[str] = mapped_column(String(64), server_default="UTC")
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    share: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    playlist: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    playlist_id: Mapped[str | None] = mapped_column(String(64))
+    next_delivery_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    last_delivered_period: Mapped[dt.date | None] = mapped_column(Date)
+    watchlist_refreshed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class RadarShare(Base):
+    """A server whose digest may count this member's radar artists (/radar share on there)."""
+
+    __tablename__ = "radar_shares"
+
+    discord_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    shared_at: Mapped[dt.datetime] = _created()
+
+
+class RadarDelivery(Base):
+    """The proof that a member's radar for one period was delivered once: (user, period) unique."""
+
+    __tablename__ = "radar_deliveries"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    discord_user_id: Mapped[int] = mapped_column(BigInteger)
+    period: Mapped[dt.date] = mapped_column(Date)  # the local date of the delivery
+    status: Mapped[str] = mapped_column(String(16))  # queued | empty
+    release_ids: Mapped[list[Any]]
+    playlist_status: Mapped[str | None] = mapped_column(String(16))  # due | written | failed
+    created_at: Mapped[dt.datetime] = _created()
+
+    __table_args__ = (UniqueConstraint("discord_user_id", "period"),)
+
+
+class RadarArtist(Base):
+    """One distinct watched artist (the union of the watchlists), checked once per cycle by
+    whichever worker claims it; the claim is a lease, so a worker that dies leaves it to others."""
+
+    __tablename__ = "radar_artists"
+
+    artist_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    next_check_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), index=True)
+    last_checked_at: Mapped[dt.datetime | None]
+    releases_total: Mapped[int | None] = mapped_column(Integer)  # Spotify's `total`, last check
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_until: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class RadarArtistRelease(Base):
+    """A release on an artist's discography as the checker saw it, with its group (album,
+    single, compilation, appears_on): `appears_on` releases are not the artist's own."""
+
+    __tablename__ = "radar_artist_releases"
+
+    artist_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    release_id: Mapped[str] = mapped_column(
+        ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    album_group: Mapped[str] = mapped_column(String(16))
+    first_seen: Mapped[dt.datetime] = _created()
+
+
+class RadarReleaseTracks(Base):
+    """The track URIs of a release, fetched once for every member's radar playlist."""
+
+    __tablename__ = "radar_release_tracks"
+
+    release_id: Mapped[str] = mapped_column(
+        ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True
+    )
+    track_uris: Mapped[list[Any]]
+    fetched_at: Mapped[dt.datetime] = _created()
+
+
+class RadarTrackArtists(Base):
+    """The artists of a liked track, looked up once (likes keep only the names)."""
+
+    __tablename__ = "radar_track_artists"
+
+    track_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    artists: Mapped[list[Any]]  # [{"id", "name"}]
+
+
+class RadarBudget(Base):
+    """The checker's shared budget of Spotify calls (a token bucket every worker draws from)
+    and its back-off after a 429 or a quota refusal."""
+
+    __tablename__ = "radar_budget"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float, server_default="0")
+    refilled_at: Mapped[dt.datetime] = _created()
+    paused_until: Mapped[dt.datetime | None]
+    pause_reason: Mapped[str | None] = mapped_column(Text)
+    calls: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
 # Every table that holds rows about one Discord user: `/forget-me` deletes from each.
 # Derived from the metadata, so a later feature's table is covered by declaring the column.
 USER_TABLES = tuple(table for table in Base.metadata.sorted_tables if "discord_user_id" in table.c)

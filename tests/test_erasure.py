@@ -10,7 +10,16 @@ from sqlalchemy import func, select
 
 from db.engine import SessionFactory
 from db.erasure import erase, link_generation, still_linked, writing_about
-from db.models import USER_TABLES, Like, SpotifyLink
+from db.models import (
+    USER_TABLES,
+    Like,
+    RadarBlock,
+    RadarDelivery,
+    RadarSettings,
+    RadarShare,
+    RadarWatch,
+    SpotifyLink,
+)
 from tests.database_activity import DatabaseActivity
 
 ALICE = 2002
@@ -119,3 +128,39 @@ async def test_work_from_before_a_forget_stores_nothing_after_the_user_links_aga
     await linked(sessions, generation=6)  # they came back and linked again
     assert await anchored_write(sessions, 5) is False  # the old import's next page
     assert await anchored_write(sessions, 6) is True  # a new import's
+
+
+RADAR_TABLES = {
+    "radar_watchlist",
+    "radar_blocks",
+    "radar_settings",
+    "radar_shares",
+    "radar_deliveries",
+}
+
+
+async def test_forget_me_deletes_the_whole_release_radar(sessions: SessionFactory) -> None:
+    assert {table.name for table in USER_TABLES} >= RADAR_TABLES  # every radar table with a user
+    await linked(sessions)
+    async with sessions() as session, session.begin():
+        session.add_all(
+            [
+                RadarWatch(
+                    discord_user_id=ALICE, artist_id="a1", source="followed", artist_name="A"
+                ),
+                RadarWatch(discord_user_id=ALICE, artist_id="a2", source="manual", artist_name="B"),
+                RadarBlock(discord_user_id=ALICE, artist_id="a3", artist_name="C"),
+                RadarSettings(discord_user_id=ALICE, share=True, playlist=True, playlist_id="p"),
+                RadarShare(discord_user_id=ALICE, guild_id=77),
+                RadarDelivery(
+                    discord_user_id=ALICE,
+                    period=dt.date(2026, 12, 4),
+                    status="queued",
+                    release_ids=[],
+                ),
+            ]
+        )
+    assert await rows_about_alice(sessions) == 7
+    async with sessions() as session, session.begin():
+        assert await erase(session, ALICE) == 7
+    assert await rows_about_alice(sessions) == 0

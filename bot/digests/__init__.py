@@ -9,7 +9,7 @@ Rendering (the embed, the like buttons) and the discord.py poster are in `bot.ui
 `bot.ui.digest_poster`.
 """
 
-from bot.digests.digest import MARKER, Digest, DigestStatus
+from bot.digests.digest import MARKER, Digest, DigestStatus, SharedRelease
 from bot.digests.posting import (
     ChannelUnavailable,
     Pacer,
@@ -42,6 +42,7 @@ __all__ = [
     "PostFailed",
     "PostRefused",
     "Poster",
+    "SharedRelease",
     "TickReport",
     "digest_nonce",
     "due_local_date",

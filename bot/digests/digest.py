@@ -5,9 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.releases import ArtistReleases
+from bot.releases import ArtistReleases, StoredRelease
 
 MARKER = "Encore daily digest"  # every post's footer starts with it: how a post is found again
+
+
+@dataclass(frozen=True)
+class SharedRelease:
+    """A release by an artist on the radar of members who share theirs with the server:
+    how many of them watch it, never who."""
+
+    release: StoredRelease
+    artist_name: str
+    artist_url: str | None
+    members: int
 
 
 @dataclass(frozen=True)
@@ -17,6 +28,8 @@ class Digest:
     local_date: dt.date
     timezone: str
     artists: tuple[ArtistReleases, ...]
+    # "New from artists this server listens to" (the release radar, members who share it)
+    shared: tuple[SharedRelease, ...] = ()
 
     @property
     def marker(self) -> str:

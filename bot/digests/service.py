@@ -13,6 +13,7 @@ crash on the same run marks it "abandoned" (logged) rather than risk a loop of d
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -20,7 +21,7 @@ import secrets
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
 from bot.clock import Clock
-from bot.digests.digest import Digest, DigestStatus
+from bot.digests.digest import Digest, DigestStatus, SharedRelease
 from bot.digests.posting import (
     ChannelUnavailable,
     Poster,
@@ -53,6 +54,10 @@ log = logging.getLogger(__name__)
 
 PAUSE_AFTER = 3  # consecutive 403/404 answers before a server's digest is paused
 SENDERS = 20  # posts in flight per worker; the pacer keeps them under the global limit
+
+
+# (guild, local date) -> the digest's section of releases its sharing members' radars watch
+SharedReleases = Callable[[int, dt.date], Awaitable[Sequence[SharedRelease]]]
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,7 @@ class DigestService:
         lease: dt.timedelta = dt.timedelta(minutes=5),
         batch_size: int = 50,
         poster: Poster | None = None,
+        shared_releases: SharedReleases | None = None,
     ) -> None:
         self._sessions = sessions
         self._releases = releases
@@ -103,6 +109,7 @@ class DigestService:
         self.lease = lease
         self._batch_size = batch_size
         self.poster = poster
+        self.shared_releases = shared_releases
 
     def attach(self, poster: Poster) -> None:
         """Digests are posted once a Discord client is logged in."""
@@ -202,7 +209,11 @@ class DigestService:
         status = await self.status(guild_id)
         timezone = status.timezone if status else "UTC"
         today = self._clock.now().astimezone(ZoneInfo(timezone)).date()
-        return await self.build(today, timezone)
+        digest = await self.build(today, timezone)
+        if self.shared_releases is not None:
+            shared = tuple(await self.shared_releases(guild_id, today))
+            digest = dataclasses.replace(digest, shared=shared)
+        return digest
 
     async def build(self, local_date: dt.date, timezone: str) -> Digest:
         return Digest(local_date, timezone, tuple(await self._releases.released_on(local_date)))
@@ -384,7 +395,10 @@ class DigestService:
         if key not in built:
             built[key] = await self.build(claim.local_date, claim.timezone)
         digest = built[key]
-        if not digest.artists and not claim.post_when_empty:
+        if self.shared_releases is not None:
+            shared = tuple(await self.shared_releases(claim.guild_id, claim.local_date))
+            digest = dataclasses.replace(digest, shared=shared)
+        if not digest.artists and not digest.shared and not claim.post_when_empty:
             await self._finish(claim, "skipped", None, now)
             return "skipped"
         try:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import discord
 
-from bot.digests import Digest, DigestStatus
+from bot.digests import Digest, DigestStatus, SharedRelease
 from bot.discord_setup import NO_MENTIONS
 from bot.ui import fit
 from bot.ui.likes import like_button
@@ -52,8 +52,36 @@ def digest_embed(digest: Digest) -> discord.Embed:
         cover = digest.artists[0].latest_release.image_url
         if cover:
             embed.set_thumbnail(url=cover)
+    if digest.shared:
+        embed.add_field(name=SHARED_TITLE, value=shared_section(digest), inline=False)
     embed.set_footer(text=digest.marker)
     return embed
+
+
+SHARED_TITLE = "New from artists this server listens to"
+
+
+def shared_section(digest: Digest) -> str:
+    """Releases by artists on the radars members share here: how many watch, never who."""
+
+    def line(size: int, shared: SharedRelease) -> str:
+        members = f"{shared.members} member{'' if shared.members == 1 else 's'} follow"
+        if shared.members == 1:
+            members += "s"
+        return (
+            f"**{linked(shared.release.name, shared.release.url, size)}** "
+            f"({shared.release.album_type}) by {linked(shared.artist_name, shared.artist_url, size)}"
+            f" · {members}"
+        )
+
+    def build(size: int) -> str:
+        return fit.lines(
+            [line(size, shared) for shared in digest.shared],
+            fit.FIELD_VALUE,
+            more=lambda left: f"…and {left} more",
+        )
+
+    return fit.shrink(build, fit.FIELD_VALUE, longest=60)
 
 
 LIKE_BUTTONS = 10  # two rows: the first artists' latest releases

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -11,13 +12,16 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy import func, insert, select
 
+from db.engine import create_engine
+from db.models import RadarArtist, RadarDelivery, RadarSettings, RadarWatch
 from sandbox.browser import Browser, follow_link
 from sandbox.discord import DiscordControl, DiscordEmulator
 from sandbox.harness import digest_posts, render, schedule_digests_now
 from sandbox.processes import encore_env, free_port, process, wait_until_up
 from sandbox.spotify import SpotifyControl, SpotifyEmulator
-from tests.drains import digests_settled, outbox_drained
+from tests.drains import digests_settled, outbox_drained, until
 
 SHARDS = 4
 SERVERS = 100
@@ -102,8 +106,9 @@ async def cluster(clean_database: str, tmp_path: Path) -> AsyncIterator[Cluster]
 async def test_processes_agree_through_postgresql_alone(cluster: Cluster) -> None:
     """One cluster start (about 20 s) serves every check."""
     await every_command_is_answered_once_by_the_shard_that_owns_its_server(cluster)
-    await a_link_made_through_the_web_process_is_confirmed_by_dm(cluster)
+    member = await a_link_made_through_the_web_process_is_confirmed_by_dm(cluster)
     await every_server_gets_exactly_one_digest_from_two_workers(cluster)
+    await a_member_gets_exactly_one_radar_dm_from_two_workers(cluster, member)
 
 
 async def every_command_is_answered_once_by_the_shard_that_owns_its_server(
@@ -135,7 +140,7 @@ async def every_command_is_answered_once_by_the_shard_that_owns_its_server(
     assert shards == set(range(SHARDS))
 
 
-async def a_link_made_through_the_web_process_is_confirmed_by_dm(cluster: Cluster) -> None:
+async def a_link_made_through_the_web_process_is_confirmed_by_dm(cluster: Cluster) -> int:
     user = int((await cluster.discord.create_user("linker"))["id"])
     guild = (await cluster.discord.guilds())[0]
     result = await cluster.discord.command(
@@ -167,6 +172,7 @@ async def a_link_made_through_the_web_process_is_confirmed_by_dm(cluster: Cluste
         m for m in await cluster.discord.dms(user) if "is now linked" in (m["content"] or "")
     ]
     assert len(confirmations) == 1
+    return user
 
 
 async def every_server_gets_exactly_one_digest_from_two_workers(cluster: Cluster) -> None:
@@ -178,3 +184,54 @@ async def every_server_gets_exactly_one_digest_from_two_workers(cluster: Cluster
     missing = {str(guild["channels"][0]["id"]) for guild in guilds} - set(posts)
     assert not missing, f"{len(missing)} servers got no digest; {len(posts)} did"
     assert set(posts.values()) == {1}
+
+
+async def a_member_gets_exactly_one_radar_dm_from_two_workers(cluster: Cluster, user: int) -> None:
+    """Both worker processes check radar artists and deliver radars every second: the artist
+    is looked at by one of them, the member's radar is queued and sent once."""
+    artist = str((await cluster.spotify.catalog())["sample_artists"][-1])
+    await cluster.spotify.add_release(artist, name="Scale Out Single")
+    engine = create_engine(cluster.database_url)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                insert(RadarWatch).values(
+                    discord_user_id=user, artist_id=artist, source="manual", artist_name="x"
+                )
+            )
+            await connection.execute(insert(RadarArtist).values(artist_id=artist, name="x"))
+
+        async def checked() -> bool:
+            async with engine.connect() as connection:
+                done = await connection.scalar(
+                    select(RadarArtist.last_checked_at).where(RadarArtist.artist_id == artist)
+                )
+            return done is not None
+
+        await until(checked, timeout=30, what="no worker checked the radar's artist")
+        async with engine.begin() as connection:
+            await connection.execute(
+                insert(RadarSettings).values(
+                    discord_user_id=user,
+                    next_delivery_at=now - dt.timedelta(minutes=1),
+                    watchlist_refreshed_at=now,
+                )
+            )
+
+        async def delivered() -> bool:
+            async with engine.connect() as connection:
+                runs = await connection.scalar(select(func.count()).select_from(RadarDelivery))
+            return bool(runs)
+
+        await until(delivered, timeout=30, what="no worker delivered the radar")
+        await outbox_drained(cluster.database_url)
+        async with engine.connect() as connection:
+            runs = await connection.scalar(select(func.count()).select_from(RadarDelivery))
+    finally:
+        await engine.dispose()
+    radar_dms = [m for m in await cluster.discord.dms(user) if "Scale Out Single" in render(m)]
+    assert runs == 1 and len(radar_dms) == 1
+    looks = await cluster.spotify.requests(path=f"^/v1/artists/{artist}/albums$")
+    first_looks = [r for r in looks if "album,single" in str(r["query"].get("include_groups"))]
+    assert len(first_looks) == 1  # one worker claimed it; the other skipped it
