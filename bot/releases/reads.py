@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +81,34 @@ class ArtistReleases:
         }
 
 
+Connect = Callable[[], Awaitable[AsyncConnection]]
+
+
+async def _ready(connection: AsyncConnection) -> AsyncConnection:
+    return connection
+
+
+class _OnDemand:
+    """A session opened on the first `connection()`, closed with the block (if opened)."""
+
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
+        self._stack = AsyncExitStack()
+        self._connection: AsyncConnection | None = None
+
+    async def connection(self) -> AsyncConnection:
+        if self._connection is None:
+            session = await self._stack.enter_async_context(self._sessions())
+            self._connection = await session.connection()
+        return self._connection
+
+    async def __aenter__(self) -> _OnDemand:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+
+
 class ReleaseCopy:
     """The local copy, read back."""
 
@@ -111,31 +140,41 @@ class ReleaseCopy:
             connection = await session.connection()
             return int(await connection.scalar(select(func.count()).select_from(RELEASES)) or 0)
 
-    async def newest_seen(self) -> dt.datetime | None:
+    async def newest_seen(self, connect: Connect | None = None) -> dt.datetime | None:
         """The copy's version: it moves whenever an ingestion writes (an index answers it)."""
-        async with self._sessions() as session:
-            connection = await session.connection()
-            found: dt.datetime | None = await connection.scalar(
+        if connect is not None:
+            found: dt.datetime | None = await (await connect()).scalar(
                 select(func.max(RELEASES.c.last_seen))
             )
             return found
+        async with self._sessions() as session:
+            connection = await session.connection()
+            return await self.newest_seen(lambda: _ready(connection))
 
-    async def version(self) -> dt.datetime | None:
-        """`newest_seen`, as this process knew it at most `version_ttl` seconds ago.
-
-        Concurrent readers past the TTL share one query.
-        """
+    def _known_version(self) -> tuple[dt.datetime | None] | None:
+        """The version, if this process asked for it less than `version_ttl` ago."""
         known = self._version
         if known is not None and self._monotonic() - known[0] < self._version_ttl:
-            return known[1]
-        return await self._version_flight.run("newest_seen", self._read_version)
+            return (known[1],)
+        return None
 
-    async def _read_version(self) -> dt.datetime | None:
-        generation, asked_at = self._version_generation, self._monotonic()
-        version = await self.newest_seen()
-        if generation == self._version_generation:
-            self._version = (asked_at, version)
-        return version
+    async def version(self, connect: Connect | None = None) -> dt.datetime | None:
+        """`newest_seen`, as this process knew it at most `version_ttl` seconds ago.
+
+        Concurrent readers past the TTL share one query (on `connect()`, when given).
+        """
+        known = self._known_version()
+        if known is not None:
+            return known[0]
+
+        async def read() -> dt.datetime | None:
+            generation, asked_at = self._version_generation, self._monotonic()
+            version = await self.newest_seen(connect)
+            if generation == self._version_generation:
+                self._version = (asked_at, version)
+            return version
+
+        return await self._version_flight.run("newest_seen", read)
 
     def forget_version(self) -> None:
         """This process wrote to the copy: the next read asks for the version again."""
@@ -166,23 +205,36 @@ class ReleaseCopy:
         busy `/releases` costs no query within `version_ttl`, and one small one after it.
         Concurrent misses of one key are built once.
         """
-        key = (limit, days, self._clock.now().date(), await self.version())
-        cached = self._latest.get(key)
-        if cached is None:
+        today = self._clock.now().date()
+        known = self._known_version()
+        if known is not None:
+            cached = self._latest.get((limit, days, today, known[0]))
+            if cached is not None:
+                self._latest.move_to_end((limit, days, today, known[0]))
+                return list(cached)  # no query at all
+        # One session for what is missing (the version, the answer), opened only if a query
+        # is run here: a reader that joins another's version read takes no connection.
+        async with _OnDemand(self._sessions) as on_demand:
+            key = (limit, days, today, await self.version(on_demand.connection))
+            cached = self._latest.get(key)
+            if cached is None:
 
-            async def fill() -> tuple[ArtistReleases, ...]:
-                built = tuple(await self._latest_by_artist(limit, days))
-                self._latest[key] = built
-                if len(self._latest) > self.LATEST_KEPT:
-                    self._latest.popitem(last=False)
-                return built
+                async def fill() -> tuple[ArtistReleases, ...]:
+                    connection = await on_demand.connection()
+                    built = tuple(await self._latest_by_artist(limit, days, connection))
+                    self._latest[key] = built
+                    if len(self._latest) > self.LATEST_KEPT:
+                        self._latest.popitem(last=False)
+                    return built
 
-            cached = await self._latest_fills.run(key, fill)
-        else:
-            self._latest.move_to_end(key)
+                cached = await self._latest_fills.run(key, fill)
+            else:
+                self._latest.move_to_end(key)
         return list(cached)
 
-    async def _latest_by_artist(self, limit: int, days: int) -> list[ArtistReleases]:
+    async def _latest_by_artist(
+        self, limit: int, days: int, connection: AsyncConnection
+    ) -> list[ArtistReleases]:
         since = self._clock.now().date() - dt.timedelta(days=days)
         window = RELEASES.c.release_date >= since
         latest = (
@@ -192,15 +244,13 @@ class ReleaseCopy:
             .limit(limit)
             .subquery()
         )
-        async with self._sessions() as session:
-            connection = await session.connection()
-            found = await connection.scalars(
-                select(RELEASE_ARTISTS.c.artist_id)
-                .where(RELEASE_ARTISTS.c.release_id.in_(select(latest.c.id)))
-                .order_by(RELEASE_ARTISTS.c.position)
-            )
-            artist_ids = list(dict.fromkeys(found))
-            return await _artists_with_releases(connection, artist_ids, window)
+        found = await connection.scalars(
+            select(RELEASE_ARTISTS.c.artist_id)
+            .where(RELEASE_ARTISTS.c.release_id.in_(select(latest.c.id)))
+            .order_by(RELEASE_ARTISTS.c.position)
+        )
+        artist_ids = list(dict.fromkeys(found))
+        return await _artists_with_releases(connection, artist_ids, window)
 
     async def released_on(self, day: dt.date) -> list[ArtistReleases]:
         """Releases dated exactly `day` (day precision only), grouped by artist."""
