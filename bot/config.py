@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(8080, ge=0, le=65535)
     database_url: SecretStr | None = None
+    # A ping before each use of a pooled connection: only for networks that drop idle
+    # connections silently (closed ones are replaced without it, and all recycle every 10 min).
+    database_pre_ping: bool = False
     encore_data_dir: Path = Path("./data")
     encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

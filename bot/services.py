@@ -76,7 +76,7 @@ class Services:
         cipher_keys = list(keys) if keys else required_keys(settings)
         logs.hide(*cipher_keys, *_secrets_of(settings))
         cipher = TokenCipher(cipher_keys)
-        engine = create_engine(await database_url(settings))
+        engine = create_engine(await database_url(settings), pre_ping=settings.database_pre_ping)
         sessions = session_factory(engine)
         outbox = Outbox(sessions, clock)
         accounts = SpotifyAccounts(

@@ -151,7 +151,8 @@ class Release(Base):
     image_url: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
     first_seen: Mapped[dt.datetime] = _created()
-    last_seen: Mapped[dt.datetime] = _created()
+    # Indexed: `max(last_seen)` is the copy's version, read by every API replica each second.
+    last_seen: Mapped[dt.datetime] = mapped_column(server_default=func.now(), index=True)
 
 
 class ReleaseArtist(Base):

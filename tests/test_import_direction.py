@@ -41,6 +41,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.metrics",
             "bot.music",
             "bot.problems",
+            "bot.single_flight",
         ),
     ),
     (

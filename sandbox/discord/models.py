@@ -230,6 +230,9 @@ class InteractionRecord:
     followup_ids: list[int] = field(default_factory=list)
     original_id: int | None = None
     edits: list[JSON] = field(default_factory=list)
+    # When the member first saw an answer after a deferral: the first followup (which fills
+    # the "thinking" message) or edit of the original response.
+    answered_at: float | None = None
 
     @property
     def from_message(self) -> bool:
