@@ -11,6 +11,7 @@ HERE = Path(__file__).resolve().parent
 ORDER = [
     "interaction_latency.py",
     "digest_fanout.py",
+    "discord_budget.py",
     "linking.py",
     "ingestion.py",
     "shuffle_quality.py",

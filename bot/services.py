@@ -16,6 +16,7 @@ from bot import logs
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.digests import DigestService
+from bot.discord_budget import DiscordBudget
 from bot.keys import required_keys
 from bot.likes import LikeService
 from bot.linking import DiscordIdentity, LinkService
@@ -65,6 +66,7 @@ class Services:
     listening: ListeningService
     saves: PlaylistSaves
     radar: RadarService
+    discord_budget: DiscordBudget
     status: dict[str, object] = field(default_factory=dict)  # in-process facts for /health
 
     @classmethod
@@ -150,6 +152,9 @@ class Services:
             listening=ListeningService(spotify, likes),
             saves=PlaylistSaves(sessions, PlaylistWriter(spotify), shuffle, clock, playlists),
             radar=radar,
+            discord_budget=DiscordBudget(
+                sessions, settings.discord_global_rate, enabled=settings.discord_shared_budget
+            ),
             status=status,
         )
 
