@@ -17,6 +17,7 @@ from bot.discord_setup import NO_MENTIONS
 from bot.outbox import Undeliverable
 from bot.services import Services
 from bot.ui import fit
+from bot.ui.admission import Admission
 from bot.ui.command_metrics import command_finished, command_started
 from bot.ui.errors import report_error
 from bot.ui.messages import reply
@@ -34,6 +35,13 @@ def intents() -> discord.Intents:
 
 
 class EncoreTree(app_commands.CommandTree["EncoreBot"]):
+    async def _call(self, interaction: discord.Interaction[EncoreBot]) -> None:
+        # discord.py's one entry for every command and autocomplete: admission acknowledges a
+        # command before anything else runs (bot/ui/admission.py).
+        async with self.client.admission.admit(interaction) as admitted:
+            if admitted:
+                await super()._call(interaction)
+
     async def interaction_check(self, interaction: discord.Interaction[EncoreBot]) -> bool:
         if interaction.type is not discord.InteractionType.application_command:
             return True
@@ -75,6 +83,7 @@ class EncoreBot(commands.AutoShardedBot):
             **discord_options,
         )
         self.services = services
+        self.admission = Admission()
         self._cogs = cogs  # extension names, chosen by the runtime
         self._deliver_outbox = deliver_outbox
         self._background: list[asyncio.Task[None]] = []

@@ -386,7 +386,8 @@ class DiscordControl(ControlClient):
     async def interaction(
         self, interaction_id: int | str, *, wait: float | None = None, until: str = "response"
     ) -> dict[str, Any]:
-        """The interaction record; ``wait`` long-polls until ``until`` (response|followup|any|late)."""
+        """The interaction record; ``wait`` long-polls until ``until`` (response|followup|any|late,
+        or answered: the final answer is shown, or the first response came too late)."""
         params = {"wait": wait, "until": until}
         return await self._dict(
             "GET", f"/interactions/{interaction_id}", params=params, total_s=(wait or 0) + 30

@@ -400,6 +400,8 @@ class ControlApi:
 
 
 def _done(it: Any, until: str) -> bool:
+    if until == "answered":  # the member sees the final answer, or Discord refused it as late
+        return it.answered_at is not None or bool(it.late_responses)
     if until == "followup":
         return bool(it.followup_ids)
     if until == "any":

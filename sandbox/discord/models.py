@@ -230,6 +230,9 @@ class InteractionRecord:
     followup_ids: list[int] = field(default_factory=list)
     original_id: int | None = None
     edits: list[JSON] = field(default_factory=list)
+    # When the member first saw an answer: a message response, or the first followup or edit
+    # that replaced a deferral's "thinking" message (what "time to the final answer" reads).
+    answered_at: float | None = None
 
     @property
     def from_message(self) -> bool:

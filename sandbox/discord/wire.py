@@ -223,6 +223,7 @@ def interaction_view(world: World, it: InteractionRecord) -> JSON:
         "followups": [message_view(world.messages[m]) for m in it.followup_ids],
         "original": message_view(original) if original else None,
         "edits": it.edits,
+        "answered_at": it.answered_at,
         "payload": it.payload,
     }
 

@@ -66,6 +66,8 @@ async def followup(call: RestCall) -> Any:
             interaction_id=it.id,
         )
     it.followup_ids.append(message.id)
+    if it.answered_at is None:
+        it.answered_at = time.time()
     call.render(message)
     world.touch()
     wait = call.query.get("wait", "false").lower() in ("1", "true")
@@ -83,6 +85,8 @@ async def patch_webhook_message(call: RestCall) -> Any:
     body = _checked(call)
     refuse_if_empty(world.edited(message, body), call.files)
     world.edit_message(message, body, call.files)
+    if it.answered_at is None:
+        it.answered_at = time.time()
     it.edits.append(
         {
             "at": time.time(),
