@@ -14,6 +14,7 @@ from discord.ext import commands
 
 from bot import metrics, options
 from bot.discord_setup import NO_MENTIONS
+from bot.guild_cache import TrimmedConnectionState
 from bot.outbox import Undeliverable
 from bot.services import Services
 from bot.ui import fit
@@ -80,6 +81,11 @@ class EncoreBot(commands.AutoShardedBot):
             help_command=None,
             tree_cls=EncoreTree,
             shard_count=shard_count,
+            # Keep only what Encore reads: no members but its own, no messages, and (through
+            # TrimmedConnectionState) no channel, role, thread or emoji it never looks at.
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            chunk_guilds_at_startup=False,
+            max_messages=None,
             **discord_options,
         )
         self.services = services
@@ -87,6 +93,16 @@ class EncoreBot(commands.AutoShardedBot):
         self._cogs = cogs  # extension names, chosen by the runtime
         self._deliver_outbox = deliver_outbox
         self._background: list[asyncio.Task[None]] = []
+
+    def _get_state(self, **options: Any) -> TrimmedConnectionState:
+        # discord.py's one place where the client's state is made (bot/guild_cache.py)
+        return TrimmedConnectionState(
+            dispatch=self.dispatch,
+            handlers=self._handlers,
+            hooks=self._hooks,
+            http=self.http,
+            **options,
+        )
 
     async def setup_hook(self) -> None:
         for name in self._cogs:

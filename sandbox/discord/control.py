@@ -94,9 +94,18 @@ class DiscordControl(ControlClient):
         return await self._dict("POST", "/guilds", body)
 
     async def create_guilds_bulk(
-        self, count: int, prefix: str = "guild", *, owner_id: int | str | None = None
+        self,
+        count: int,
+        prefix: str = "guild",
+        *,
+        owner_id: int | str | None = None,
+        furnished: bool = False,
     ) -> dict[str, Any]:
-        body = _clean({"count": count, "prefix": prefix, "owner_id": owner_id})
+        """``furnished``: servers as lived-in as real ones in GUILD_CREATE (tens of channels
+        and roles, threads, emojis, stickers: `sandbox/discord/furniture.py`)."""
+        body = _clean(
+            {"count": count, "prefix": prefix, "owner_id": owner_id, "furnished": furnished}
+        )
         return await self._dict("POST", "/guilds/bulk", body, total_s=600)
 
     async def delete_guild(self, guild_id: int | str) -> dict[str, Any]:

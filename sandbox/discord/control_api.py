@@ -156,7 +156,11 @@ class ControlApi:
         b = await _body(request)
         ids = []
         for i in range(int(b.get("count", 1))):
-            g = self.world.add_guild(f"{b.get('prefix', 'guild')}-{i}", owner_id=b.get("owner_id"))
+            g = self.world.add_guild(
+                f"{b.get('prefix', 'guild')}-{i}",
+                owner_id=b.get("owner_id"),
+                furnished=bool(b.get("furnished", False)),
+            )
             await self.emu.gateway.guild_added(g.id)
             ids.append(g.id)
         return {

@@ -175,6 +175,9 @@ class Guild:
     joined_at: float = field(default_factory=time.time)
     # False for a server where only members' user installs of the app reach it
     bot_member: bool = True
+    # True: its GUILD_CREATE carries a lived-in server's roles, channels, threads, emojis and
+    # stickers as well (sandbox/discord/furniture.py)
+    furnished: bool = False
 
 
 @dataclass
