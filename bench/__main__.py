@@ -10,6 +10,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = [
     "interaction_latency.py",
+    "admission.py",
     "digest_fanout.py",
     "discord_budget.py",
     "linking.py",

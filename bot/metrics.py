@@ -16,6 +16,11 @@ COMMANDS = Counter(
     ["command", "outcome"],
     registry=REGISTRY,
 )
+COMMANDS_WAITING = Gauge(
+    "encore_commands_waiting",
+    "Slash commands acknowledged and waiting for their turn (bot.ui.admission)",
+    registry=REGISTRY,
+)
 COMMAND_DURATION = Histogram(
     "encore_command_duration_seconds",
     "Time from a slash command reaching Encore to its handler finishing",

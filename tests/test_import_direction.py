@@ -63,7 +63,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("container", ("bot.services",)),
-    ("ui", ("bot.ui", "bot.discord_setup", "bot.options")),
+    ("ui", ("bot.ui", "bot.discord_setup", "bot.guild_cache", "bot.options")),
     ("client", ("bot.client",)),
     ("cogs", ("cogs",)),
     (

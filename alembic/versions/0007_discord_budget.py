@@ -1,7 +1,7 @@
 """discord budget: Discord's global rate limit, one schedule every process draws from
 
 Revision ID: 0007_discord_budget
-Revises: 0005_release_radar
+Revises: 0006_api_index
 Create Date: 2026-12-03 15:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_discord_budget"
-down_revision: str | None = "0005_release_radar"
+down_revision: str | None = "0006_api_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -157,7 +157,11 @@ class ControlApi:
         b = await _body(request)
         ids = []
         for i in range(int(b.get("count", 1))):
-            g = self.world.add_guild(f"{b.get('prefix', 'guild')}-{i}", owner_id=b.get("owner_id"))
+            g = self.world.add_guild(
+                f"{b.get('prefix', 'guild')}-{i}",
+                owner_id=b.get("owner_id"),
+                furnished=bool(b.get("furnished", False)),
+            )
             await self.emu.gateway.guild_added(g.id)
             ids.append(g.id)
         return {
@@ -404,6 +408,8 @@ class ControlApi:
 
 
 def _done(it: Any, until: str) -> bool:
+    if until == "answered":  # the member sees the final answer, or Discord refused it as late
+        return it.answered_at is not None or bool(it.late_responses)
     if until == "followup":
         return bool(it.followup_ids)
     if until == "any":
