@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.discord_budget import DiscordBudget, counts_toward_global_limit
-from bot.discord_setup import point_discord_at
+from bot.discord_setup import pace_by, point_discord_at
 from bot.runtime import RestClient
 from db.engine import create_engine, session_factory
 from db.models import DiscordBudget as BudgetRow
@@ -37,7 +37,7 @@ async def fan_out(
     """One process: its own client (and connection pool), posting to every channel at once."""
     client = RestClient()
     if budget is not None:
-        budget.attach(client)
+        pace_by(budget, client)
     await client.login(emu.bot_token)
     try:
         return await asyncio.gather(

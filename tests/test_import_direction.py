@@ -49,6 +49,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "bot.spotify",
             "bot.outbox",
+            "bot.discord_budget",
             "bot.linking",
             "bot.playlists",
             "bot.search",
