@@ -66,8 +66,11 @@ async def cluster(
             "sync-commands",
             env={**environment, "PYTHONPATH": str(ROOT)},
             cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
-        assert await sync.wait() == 0, "encore sync-commands failed"
+        said, _ = await sync.communicate()
+        assert sync.returncode == 0, f"encore sync-commands failed: {said.decode()[-2000:]}"
         with ExitStack() as processes:
             for name, args, extra in roles:
                 processes.enter_context(
