@@ -12,6 +12,7 @@ ORDER = [
     "interaction_latency.py",
     "admission.py",
     "digest_fanout.py",
+    "discord_budget.py",
     "linking.py",
     "ingestion.py",
     "shuffle_quality.py",

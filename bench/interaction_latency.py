@@ -1,8 +1,15 @@
-"""Interaction latency: 2,000 slash commands fired by the Discord emulator at Encore.
+"""Interaction latency: slash commands fired by the Discord emulator at Encore.
 
 The emulators and `encore run` are separate processes; this script only drives them. The mix
-is /releases, /likes, /shuffle next and /account from 20 linked members. Time to the first
-response is measured by the emulator (dispatch of INTERACTION_CREATE to the bot's callback).
+is /releases, /likes, /shuffle next, /account and the Spotify-calling /np, /playlists and
+/search from 20 linked members, with the Spotify emulator answering every call after
+SPOTIFY_LATENCY_MS (+/- jitter). Two times per command, both measured by the emulator from the
+dispatch of INTERACTION_CREATE: to the acknowledgement (the first response) and to the final
+answer (that response, or for a deferred command its first followup or edit of the original).
+
+The same runs are made against a second `encore run` with DATABASE_PRE_PING=true (a ping per
+pooled-connection checkout, as before issue 19), side by side, for the CPU per command; and
+`--baseline DIR` adds a third from another source tree (e.g. `git archive` of an older commit).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import asyncio
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +37,18 @@ from sandbox.spotify import SpotifyControl
 MEMBERS = sized(20, 3)
 PER_RUN = int(os.environ.get("BENCH_COMMANDS", str(sized(1000, 40))))
 RATE = 50.0  # commands per second in the fixed-rate run
+SPOTIFY_LATENCY_MS, SPOTIFY_JITTER_MS = 80.0, 40.0  # Web API answers in 40-120 ms
+SEARCHES = ["love", "night", "summer", "blue", "fire", "dream", "heart", "rain"]
 MIX: list[tuple[str, dict[str, Any]]] = [
     ("releases", {}),
     ("likes", {}),
     ("shuffle next", {}),
     ("account", {}),
+    ("np", {}),
+    ("playlists", {}),
+    ("search", {"query": "love"}),
 ]
+CPU_GOAL = 0.5  # issue 19: half the CPU per command of the old path (pre-ping per checkout)
 
 
 async def link(
@@ -83,6 +97,8 @@ async def fire(
 
     async def one(index: int) -> None:
         name, options = MIX[index % len(MIX)]
+        if name == "search":
+            options = {"query": SEARCHES[(index // len(MIX)) % len(SEARCHES)]}
         async with semaphore:
             injected = await discord.command(
                 name,
@@ -104,29 +120,58 @@ async def fire(
     return ids
 
 
-async def collect(discord: DiscordControl, ids: list[str]) -> tuple[list[float], int, int, float]:
-    """Latencies of the answered, how many were late or never answered, and the time from
-    the first dispatch to the last answer."""
-    await asyncio.sleep(4)  # past the deadline of the last one fired
+def final_at(record: dict[str, Any]) -> float | None:
+    """When the member saw the command's answer: the response itself, or for a deferral
+    (type 5) the first followup or edit of the original response."""
+    response = record.get("response") or {}
+    if response.get("type") != 5:
+        return float(response["at"]) if "at" in response else None
+    answered = record.get("answered_at")  # recorded by the emulator
+    return float(answered) if answered is not None else None
+
+
+@dataclass
+class Outcome:
+    acknowledged: list[float]  # ms from dispatch to the first response
+    answered: list[float]  # ms from dispatch to the final answer
+    late: int  # acknowledged after 3 s (Discord drops those)
+    unanswered: int  # never acknowledged
+    no_answer: int  # acknowledged, but no final answer came
+    elapsed: float  # first dispatch to last final answer
+
+
+async def collect(discord: DiscordControl, ids: list[str]) -> Outcome:
+    """Wait until every command has its final answer (or 20 s pass), then read the records."""
     wanted = set(ids)
-    latencies: list[float] = []
-    missed = unanswered = 0
+    deadline = time.monotonic() + 20
+    await asyncio.sleep(3.5)  # past the acknowledgement deadline of the last one fired
+    while True:
+        records = [r for r in await discord.interactions() if r["id"] in wanted]
+        if all(final_at(r) is not None for r in records) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1)
+    outcome = Outcome([], [], 0, 0, 0, 0.0)
     first, last = float("inf"), 0.0
-    for record in await discord.interactions():
-        if record["id"] not in wanted:
-            continue
+    for record in records:
         response = record.get("response")
         if response is None or response.get("error"):
-            unanswered += 1
-            missed += 1
+            outcome.unanswered += 1
             continue
         latency = float(response["latency_ms"])
-        latencies.append(latency)
-        first = min(first, float(record["dispatched_at"]))
-        last = max(last, float(response["at"]))
+        outcome.acknowledged.append(latency)
         if latency > 3000 or record.get("late_responses"):
-            missed += 1
-    return latencies, missed, unanswered, max(last - first, 1e-9)
+            outcome.late += 1
+        dispatched = float(record["dispatched_at"])
+        first = min(first, dispatched)
+        final = final_at(record)
+        if final is None:
+            outcome.no_answer += 1
+            continue
+        outcome.answered.append((final - dispatched) * 1000)
+        last = max(last, final)
+    outcome.unanswered += len(wanted) - len(records)
+    outcome.elapsed = max(last - first, 1e-9)
+    return outcome
 
 
 def cpu_seconds(pid: int) -> float:
@@ -135,11 +180,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def main() -> int:
+async def measure(label: str, extra_env: dict[str, str], source: Path | None) -> Measured:
+    """Set up emulators, a database and one `encore run`, link the members, fire both runs."""
     rows: list[list[object]] = []
+    cpu_per_command: dict[str, float] = {}
+    spotify_options = (
+        "--latency-ms",
+        str(SPOTIFY_LATENCY_MS),
+        "--jitter-ms",
+        str(SPOTIFY_JITTER_MS),
+    )
     async with (
         emulator("discord") as discord_base,
-        emulator("spotify") as spotify_base,
+        emulator("spotify", *spotify_options) as spotify_base,
         scratch_database("encore_bench") as database_url,
         DiscordControl(discord_base) as discord,
         SpotifyControl(spotify_base) as spotify,
@@ -155,14 +208,20 @@ async def main() -> int:
             PUBLIC_URL=public_url,
             WEB_PORT=str(port),
             WEB_RATE_LIMIT="0",
+            **extra_env,
         )
+        code = str(source or Path.cwd())
+        env["PYTHONPATH"] = code
         guild = await discord.create_guild("Bench", channels=[{"name": "general"}])
         sync = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "sync-commands", env={**env, "PYTHONPATH": str(Path.cwd())}
+            sys.executable, "-m", "bot", "sync-commands", env=env, cwd=code
         )
         assert await sync.wait() == 0
         with process(
-            [sys.executable, "-m", "bot", "run"], env, log=Path("/tmp/encore-bench-run.log")
+            [sys.executable, "-m", "bot", "run"],
+            env,
+            log=Path(f"/tmp/encore-bench-run-{os.getpid()}.log"),
+            cwd=code,
         ) as encore:
             await wait_until_up(f"{public_url}/health")
             members = []
@@ -185,50 +244,82 @@ async def main() -> int:
                     if response.status == 200 and (await response.json()).get("count"):
                         break
                 await asyncio.sleep(1)
-            for label, rate in (
+            for run, rate in (
                 (f"fixed rate, {RATE:.0f}/s", RATE),
                 ("full speed, 64 in flight", None),
             ):
                 cpu_before = cpu_seconds(encore.pid)
                 ids = await fire(discord, guild, members, PER_RUN, rate)
-                latencies, missed, unanswered, elapsed = await collect(discord, ids)
+                outcome = await collect(discord, ids)
                 cpu = cpu_seconds(encore.pid) - cpu_before  # idle waiting costs no CPU
+                cpu_per_command[run] = cpu * 1000 / len(ids)
+                ack, final = outcome.acknowledged, outcome.answered
                 rows.append(
                     [
-                        label,
+                        f"{label}: {run}",
                         len(ids),
-                        f"{len(ids) / elapsed:.0f}/s",
-                        f"{percentile(latencies, 0.5):.0f} ms",
-                        f"{percentile(latencies, 0.95):.0f} ms",
-                        f"{percentile(latencies, 0.99):.0f} ms",
-                        missed,
-                        unanswered,
-                        f"{cpu * 1000 / len(ids):.1f} ms",
-                        f"{cpu / elapsed:.0%}",
+                        f"{len(ids) / outcome.elapsed:.0f}/s",
+                        f"{percentile(ack, 0.5):.0f} / {percentile(ack, 0.99):.0f} ms",
+                        f"{percentile(final, 0.5):.0f} / {percentile(final, 0.95):.0f} / "
+                        f"{percentile(final, 0.99):.0f} ms",
+                        outcome.late,
+                        outcome.unanswered,
+                        outcome.no_answer,
+                        f"{cpu_per_command[run]:.1f} ms",
+                        f"{cpu / outcome.elapsed:.0%}",
                     ]
                 )
         refused = await discord_refusals(discord)
+    return Measured(rows, cpu_per_command, refused)
+
+
+@dataclass
+class Measured:
+    rows: list[list[object]]
+    cpu_per_command: dict[str, float]  # ms of bot CPU per command, by run
+    refused: list[str]
+
+
+async def main(argv: list[str]) -> int:
+    baseline = Path(argv[argv.index("--baseline") + 1]) if "--baseline" in argv else None
+    configs: list[tuple[str, dict[str, str], Path | None]] = [
+        ("Encore", {}, None),
+        ("DATABASE_PRE_PING=true", {"DATABASE_PRE_PING": "true"}, None),
+    ]
+    if baseline is not None:
+        configs.append((f"baseline {baseline.name}", {}, baseline))
+    measured = [await measure(label, env, source) for label, env, source in configs]
+    rows = [row for m in measured for row in m.rows]
     print(
         table(
-            "Interaction latency (time to first response; /releases, /likes, /shuffle next, /account)",
+            f"Interaction latency ({', '.join('/' + name for name, _ in MIX)}; Spotify emulator "
+            f"answering in {SPOTIFY_LATENCY_MS:.0f} +/- {SPOTIFY_JITTER_MS:.0f} ms)",
             [
                 "run",
                 "commands",
                 "throughput",
-                "p50",
-                "p95",
-                "p99",
-                "over 3 s",
-                "unanswered",
+                "ack p50 / p99",
+                "final answer p50 / p95 / p99",
+                "acked over 3 s (goal 0)",
+                "unanswered (goal 0)",
+                "no final answer (goal 0)",
                 "bot CPU/command",
                 "bot CPU use",
             ],
             rows,
         )
     )
+    ours, *others = measured
+    for other, (label, _, _) in zip(others, configs[1:], strict=True):
+        for run, cpu in ours.cpu_per_command.items():
+            ratio = cpu / other.cpu_per_command[run]
+            print(
+                f"CPU per command, {run}: {cpu:.1f} ms vs {other.cpu_per_command[run]:.1f} ms "
+                f"with {label}: {ratio:.2f}x (goal <= {CPU_GOAL:.2f}x of the old path)"
+            )
     print(f"\nMachine: {machine()}; emulators and `encore run` in separate processes")
-    return verdict(refused)
+    return verdict([line for m in measured for line in m.refused])
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    sys.exit(asyncio.run(main(sys.argv[1:])))

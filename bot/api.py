@@ -18,6 +18,7 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.releases import ReleaseService
 from bot.services import Services
+from bot.single_flight import SingleFlight
 from bot.web_security import RateLimiter, client_address
 
 CACHE_CONTROL = "public, max-age=300"
@@ -73,8 +74,10 @@ class ReleaseApi:
     """The routes, with answers kept until the copy changes.
 
     An answer depends on its parameters, today's date and the copy, which changes only when
-    an ingestion writes (`max(last_seen)` moves). So each request costs one aggregate query,
-    and the rendered body and its ETag are reused until that moves, in every replica.
+    an ingestion writes (`max(last_seen)` moves). The copy's version is known in memory (asked
+    again at most once a second, `ReleaseCopy.version`), so a cached answer costs no query;
+    the rendered body and its ETag are reused until the version moves, in every replica.
+    Concurrent misses of one answer build it once (single-flight).
     """
 
     CACHED_ANSWERS = 256
@@ -89,6 +92,7 @@ class ReleaseApi:
         self._releases = releases
         self._clock = clock
         self._answers: OrderedDict[tuple[object, ...], Rendered] = OrderedDict()
+        self._fills: SingleFlight[tuple[object, ...], Rendered] = SingleFlight()
         # Answers served from the cache cost nothing; building one costs queries, so each
         # client has a budget of misses (walking every parameter combination is refused).
         self._misses = misses
@@ -100,7 +104,7 @@ class ReleaseApi:
         key: tuple[object, ...],
         build: Callable[[], Awaitable[dict[str, Any]]],
     ) -> Rendered:
-        version = await self._releases.newest_seen()
+        version = await self._releases.version()
         full_key = (*key, self._clock.now().date(), version)
         rendered = self._answers.get(full_key)
         if rendered is None:
@@ -108,10 +112,15 @@ class ReleaseApi:
                 client_address(request, self._trust_forwarded)
             ):
                 raise TooManyMisses
-            rendered = render(await build())
-            self._answers[full_key] = rendered
-            if len(self._answers) > self.CACHED_ANSWERS:
-                self._answers.popitem(last=False)
+
+            async def fill() -> Rendered:
+                built = render(await build())
+                self._answers[full_key] = built
+                if len(self._answers) > self.CACHED_ANSWERS:
+                    self._answers.popitem(last=False)
+                return built
+
+            rendered = await self._fills.run(full_key, fill)
         else:
             self._answers.move_to_end(full_key)
         return rendered

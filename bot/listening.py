@@ -132,24 +132,23 @@ class ListeningService:
     async def now_playing(self, discord_user_id: int) -> NowPlaying:
         """From `/me/player` (device, private session); a link made before Encore asked for
         `user-read-playback-state` gets what `currently-playing` says."""
+        # as_user checks the scopes on the link it reads anyway (MissingScope before Spotify
+        # is asked): one read of the link, not one to check and one to call.
         try:
-            await self._spotify.require_scopes(discord_user_id, {PLAYBACK_SCOPE})
-        except MissingScope as missing:
-            try:
-                await self._spotify.require_scopes(discord_user_id, {PLAYING_SCOPE})
-            except MissingScope:
-                raise missing from None  # ask for what a new link gets
             answer = await self._spotify.as_user(
                 discord_user_id,
-                lambda sp: sp.currently_playing(additional_types="episode"),
-                scopes={PLAYING_SCOPE},
+                lambda sp: sp.current_playback(additional_types="episode"),
+                scopes={PLAYBACK_SCOPE},
             )
-            return _now_playing(answer)
-        answer = await self._spotify.as_user(
-            discord_user_id,
-            lambda sp: sp.current_playback(additional_types="episode"),
-            scopes={PLAYBACK_SCOPE},
-        )
+        except MissingScope as missing:
+            try:
+                answer = await self._spotify.as_user(
+                    discord_user_id,
+                    lambda sp: sp.currently_playing(additional_types="episode"),
+                    scopes={PLAYING_SCOPE},
+                )
+            except MissingScope:
+                raise missing from None  # ask for what a new link gets
         return _now_playing(answer)
 
     # -- recently played and top ---------------------------------------------------------

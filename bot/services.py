@@ -16,6 +16,7 @@ from bot import logs
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.digests import DigestService
+from bot.discord_budget import DiscordBudget
 from bot.keys import required_keys
 from bot.likes import LikeService
 from bot.linking import DiscordIdentity, LinkService
@@ -65,6 +66,7 @@ class Services:
     listening: ListeningService
     saves: PlaylistSaves
     radar: RadarService
+    discord_budget: DiscordBudget
     status: dict[str, object] = field(default_factory=dict)  # in-process facts for /health
 
     @classmethod
@@ -76,7 +78,7 @@ class Services:
         cipher_keys = list(keys) if keys else required_keys(settings)
         logs.hide(*cipher_keys, *_secrets_of(settings))
         cipher = TokenCipher(cipher_keys)
-        engine = create_engine(await database_url(settings))
+        engine = create_engine(await database_url(settings), pre_ping=settings.database_pre_ping)
         sessions = session_factory(engine)
         outbox = Outbox(sessions, clock)
         accounts = SpotifyAccounts(
@@ -150,6 +152,9 @@ class Services:
             listening=ListeningService(spotify, likes),
             saves=PlaylistSaves(sessions, PlaylistWriter(spotify), shuffle, clock, playlists),
             radar=radar,
+            discord_budget=DiscordBudget(
+                sessions, settings.discord_global_rate, enabled=settings.discord_shared_budget
+            ),
             status=status,
         )
 

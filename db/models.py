@@ -151,7 +151,8 @@ class Release(Base):
     image_url: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
     first_seen: Mapped[dt.datetime] = _created()
-    last_seen: Mapped[dt.datetime] = _created()
+    # Indexed: `max(last_seen)` is the copy's version, read by every API replica each second.
+    last_seen: Mapped[dt.datetime] = mapped_column(server_default=func.now(), index=True)
 
 
 class ReleaseArtist(Base):
@@ -444,6 +445,17 @@ class RadarBudget(Base):
     paused_until: Mapped[dt.datetime | None]
     pause_reason: Mapped[str | None] = mapped_column(Text)
     calls: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class DiscordBudget(Base):
+    """Discord's global rate limit for the bot token, shared by every process: when the
+    next request may go (`bot.discord_budget` claims slots after it and moves it on)."""
+
+    __tablename__ = "discord_budget"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_at: Mapped[dt.datetime] = _created()
+    granted: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 # Every table that holds rows about one Discord user: `/forget-me` deletes from each.

@@ -22,13 +22,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @contextmanager
 def process(
-    args: list[str], env: Mapping[str, str] | None = None, log: Path | None = None
+    args: list[str],
+    env: Mapping[str, str] | None = None,
+    log: Path | None = None,
+    cwd: Path | str | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A child process that is terminated (then killed) when the block ends."""
+    """A child process (run in `cwd`, this project by default) that is terminated (then
+    killed) when the block ends."""
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     output = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     child = subprocess.Popen(
-        args, env=environment, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT
+        args, env=environment, cwd=cwd or ROOT, stdout=output, stderr=subprocess.STDOUT
     )
     try:
         yield child
@@ -44,10 +48,11 @@ def process(
 
 
 @asynccontextmanager
-async def emulator(kind: str) -> AsyncIterator[str]:
-    """`python -m sandbox <kind>` in its own process; yields its base URL once it answers."""
+async def emulator(kind: str, *options: str) -> AsyncIterator[str]:
+    """`python -m sandbox <kind> [options]` in its own process; yields its base URL once it
+    answers."""
     port = free_port()
-    with process([sys.executable, "-m", "sandbox", kind, "--port", str(port)]):
+    with process([sys.executable, "-m", "sandbox", kind, "--port", str(port), *options]):
         base = f"http://127.0.0.1:{port}"
         await wait_until_up(f"{base}/_sandbox/{'state' if kind == 'discord' else 'catalog'}")
         yield base

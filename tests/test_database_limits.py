@@ -28,6 +28,26 @@ async def test_every_connection_has_statement_idle_and_command_timeouts(
     assert command_timeout == 60
 
 
+async def test_a_pooled_connection_the_server_closed_is_replaced_without_a_ping(
+    clean_database: str,
+) -> None:
+    engine = create_engine(clean_database, pool_size=1)
+    killer = create_engine(clean_database, pool_size=1)
+    try:
+        assert engine.pool._pre_ping is False  # no round trip per checkout
+        async with engine.connect() as connection:
+            first = await connection.scalar(text("SELECT pg_backend_pid()"))
+        async with killer.connect() as connection:  # back in the pool, idle: the server ends it
+            await connection.execute(text(f"SELECT pg_terminate_backend({int(first)}, 5000)"))
+        await asyncio.sleep(0)  # the driver reads the server's goodbye
+        async with engine.connect() as connection:
+            second = await connection.scalar(text("SELECT pg_backend_pid()"))
+        assert second != first
+    finally:
+        await engine.dispose()
+        await killer.dispose()
+
+
 async def test_an_advisory_lock_is_held_outside_any_transaction(
     sessions: SessionFactory, database_activity: DatabaseActivity
 ) -> None:

@@ -41,6 +41,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.metrics",
             "bot.music",
             "bot.problems",
+            "bot.single_flight",
         ),
     ),
     (
@@ -48,6 +49,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "bot.spotify",
             "bot.outbox",
+            "bot.discord_budget",
             "bot.linking",
             "bot.playlists",
             "bot.search",

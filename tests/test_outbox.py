@@ -194,3 +194,57 @@ async def test_nothing_due_sends_nothing(sessions: SessionFactory, count: int) -
     assert await outbox.deliver_due(send) == count
     assert await outbox.deliver_due(send) == 0
     assert len(sent) == count
+
+
+async def test_the_delivery_loop_keeps_sends_in_flight_and_takes_new_dms_while_others_wait(
+    sessions: SessionFactory,
+) -> None:
+    """A burst is not sent batch after batch: while DMs are held at Discord, a DM queued
+    later is claimed as soon as there is room, and each is recorded when it is sent."""
+    outbox = Outbox(sessions, SystemClock())
+    await queue_dms(sessions, outbox, range(1, SENDS_AT_ONCE))  # one place stays free
+    discord = HeldSends()
+    loop = asyncio.create_task(outbox.run(discord.send, idle=0.05))
+    try:
+        await discord.until_started(SENDS_AT_ONCE - 1)
+        await queue_dms(sessions, outbox, range(100, 101))
+        await discord.until_started(SENDS_AT_ONCE)  # taken while the others are held
+        await queue_dms(sessions, outbox, range(200, 203))
+        await asyncio.sleep(0.2)
+        assert discord.most_in_flight == SENDS_AT_ONCE  # the rest wait for a free place
+        discord.release.set()
+        async with asyncio.timeout(10):
+            while await pending(sessions):
+                await asyncio.sleep(0.02)
+    finally:
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+    assert sorted(discord.started) == [*range(1, SENDS_AT_ONCE), 100, 200, 201, 202]
+
+
+async def test_a_delivery_loop_stopped_mid_send_leaves_its_dms_to_the_next_with_their_nonces(
+    sessions: SessionFactory,
+) -> None:
+    clock = frozen_just_ahead()
+    outbox = Outbox(sessions, clock)
+    await queue_dms(sessions, outbox, range(1, 4))
+    dead = HeldSends()
+    nonces: dict[int, list[str]] = {}
+
+    async def held(user: int, content: str, nonce: str = "") -> None:
+        nonces.setdefault(user, []).append(nonce)
+        await dead.send(user, content, nonce)
+
+    dying = asyncio.create_task(outbox.run(held, idle=0.05))
+    await dead.until_started(3)
+    dying.cancel()  # the process is gone: Discord may or may not have the DMs
+    await asyncio.gather(dying, return_exceptions=True)
+    assert await pending(sessions) == 3  # not recorded sent: nothing is lost
+
+    async def send(user: int, content: str, nonce: str = "") -> None:
+        nonces[user].append(nonce)
+
+    clock.advance(seconds=LEASE.total_seconds())
+    assert await outbox.deliver_due(send) == 3
+    # the same nonce on both attempts: Discord (enforce_nonce) returns the first message
+    assert all(len(sent) == 2 and sent[0] == sent[1] for sent in nonces.values())

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.clock import FrozenClock
 from bot.config import Role, load_settings
@@ -18,6 +18,7 @@ from bot.services import Services
 from db.models import Artist, IngestionRun, Release, ReleaseArtist
 from sandbox.spotify import SpotifyControl, SpotifyEmulator
 from tests.database_activity import DatabaseActivity
+from tests.engine_activity import engine_activity
 
 TODAY = dt.date(2026, 11, 6)
 
@@ -243,3 +244,47 @@ async def test_latest_by_artist_shows_the_artists_of_the_newest_releases(world: 
         dates = [release.release_date for release in artist.releases]
         assert dates == sorted(dates, reverse=True)
     assert await releases.latest_by_artist(limit=5, days=14) == artists  # reads are stable
+
+
+async def test_reads_know_the_copys_version_for_a_second_and_build_a_miss_once(
+    world: World,
+) -> None:
+    now = [100.0]
+    releases = world.releases(monotonic=lambda: now[0])
+    await releases.ingest()
+    engine = world.services.engine
+
+    with engine_activity(engine) as activity:
+        first = await releases.latest_by_artist(limit=5, days=14)
+    # A miss: the version, then the answer, in one transaction of plain rows.
+    assert activity.transactions == 1
+    with engine_activity(engine) as activity:
+        assert await releases.latest_by_artist(limit=5, days=14) == first
+    assert (activity.transactions, activity.statements) == (0, [])  # within the second
+
+    now[0] += 1.5
+    with engine_activity(engine) as activity:
+        answers = await asyncio.gather(
+            *(releases.latest_by_artist(limit=5, days=14) for _ in range(10))
+        )
+    assert answers == [first] * 10
+    assert activity.transactions == 1  # one version read for ten readers, the answer kept
+    assert "max(releases.last_seen)" in activity.statements[0]
+
+    with engine_activity(engine) as activity:
+        misses = await asyncio.gather(
+            *(releases.latest_by_artist(limit=7, days=14) for _ in range(10))
+        )
+    assert all(miss == misses[0] for miss in misses)
+    assert activity.transactions == 1  # ten concurrent misses of one key: built once
+
+    async with world.services.sessions() as session, session.begin():
+        await session.execute(
+            update(Release)
+            .where(Release.id == first[0].latest_release.id)
+            .values(name="Renamed by Spotify", last_seen=func.now())
+        )
+    assert await releases.latest_by_artist(limit=5, days=14) == first  # another process's
+    now[0] += 1.0  # write shows once the second is over
+    renamed = await releases.latest_by_artist(limit=5, days=14)
+    assert renamed[0].latest_release.name == "Renamed by Spotify"

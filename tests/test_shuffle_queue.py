@@ -264,7 +264,8 @@ async def test_a_next_from_another_process_during_a_play_gets_the_tracks_after_i
         following = asyncio.create_task(gateway_b.deal(created.id, 2))
         async with asyncio.timeout(10):
             while not any(
-                "pg_advisory_lock" in b.query and b.state == "active"
+                ("pg_advisory_lock" in b.query or "pg_advisory_xact_lock" in b.query)
+                and b.state == "active"
                 for b in (await database_activity.now()).backends
             ):
                 await asyncio.sleep(0.01)  # the next waits behind the play

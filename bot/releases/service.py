@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from bot.clock import Clock
 from bot.releases.ingestion import IngestionOutcome, PageHook, ReleaseIngestion
-from bot.releases.reads import ReleaseCopy
+from bot.releases.reads import VERSION_TTL, ReleaseCopy
 from bot.releases.sources import DEFAULT_SOURCES, ReleaseSource
 from bot.spotify import SpotifyGateway
 from db.engine import SessionFactory
@@ -31,8 +32,10 @@ class ReleaseService(ReleaseCopy):
         retry_delays: Sequence[float] = (2.0, 10.0, 30.0),
         max_wait: float = 120.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        version_ttl: float = VERSION_TTL,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(sessions, clock)
+        super().__init__(sessions, clock, version_ttl=version_ttl, monotonic=monotonic)
         self.ingestion = ReleaseIngestion(
             sessions,
             spotify,
@@ -48,11 +51,20 @@ class ReleaseService(ReleaseCopy):
 
     async def ingest_if_stale(self) -> IngestionOutcome | None:
         """The worker's tick: ingest when the last successful run started an interval ago."""
-        return await self.ingestion.ingest_if_stale()
+        try:
+            return await self.ingestion.ingest_if_stale()
+        finally:
+            self.forget_version()
 
     async def ingest(self, *, on_page: PageHook | None = None) -> IngestionOutcome:
-        """Fetch new releases and upsert them, a page per transaction; one process at a time."""
-        return await self.ingestion.ingest(on_page=on_page)
+        """Fetch new releases and upsert them, a page per transaction; one process at a time.
+
+        This process's reads see what it stored at once (other processes' within a second).
+        """
+        try:
+            return await self.ingestion.ingest(on_page=on_page)
+        finally:
+            self.forget_version()
 
     async def last_success(self) -> IngestionRun | None:
         return await self.ingestion.last_success()

@@ -6,8 +6,8 @@ import asyncio
 import datetime as dt
 import json
 import random
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,70 +197,94 @@ class ShuffleQueues:
 
         With `send` (Spotify's playback queue) the queue's lock is held while Spotify takes
         the tracks, no transaction: the position then moves by exactly what Spotify accepted.
+        Without it nothing is sent anywhere, so the read and the move are one transaction,
+        under the same lock taken for that transaction only.
         """
-        async with self._locked(queue_id):
-            async with self._sessions() as session:
-                queue = await _read(session, queue_id)
-                if queue is None:
-                    return None
-                remainder = queue.total - queue.position
-                this_cycle = await _slice(session, queue.id, queue.position, count)
-                finished = await _ids_and_artists(session, queue.id) if count >= remainder else None
-            upcoming = [
-                QueuedTrack(track, queue.position + i + 1, queue.cycle)
-                for i, track in enumerate(this_cycle)
-            ]
-            next_order: list[str] | None = None
-            if finished is not None:
-                # The next cycle's order is worked out on ids, in a thread; the tracks stay in
-                # PostgreSQL, which reorders them itself (`_reordered`).
-                next_order = await asyncio.to_thread(next_cycle_ids, finished, self._rng())
-                # A batch goes into the next cycle, never through it: on a playlist shorter
-                # than the batch the queue stops short of the new cycle's end, so the position
-                # always names a track of the order it stands in.
-                opening_size = min(count - remainder, len(next_order) - 1)
-                async with self._sessions() as session:
-                    opening = await _tracks_with_ids(
-                        session, queue.id, next_order[: max(0, opening_size)]
-                    )
-                upcoming += [
-                    QueuedTrack(track, i + 1, queue.cycle + 1) for i, track in enumerate(opening)
-                ]
-            taken = len(upcoming)
-            stopped_by: EncoreError | None = None
-            if send is not None:
-                taken = 0
-                for queued in upcoming:
-                    try:
-                        await send(queued.track)
-                    except EncoreError as error:
-                        if taken == 0:
-                            raise  # nothing taken: the queue stays as it was
-                        stopped_by = error
-                        break
-                    taken += 1
-            values: dict[str, Any] = {"last_used_at": self._still_latest()}
-            new_cycle: int | None = None
-            if taken < remainder:
-                values["position"] = queue.position + taken
-                progress = queue.progress(position=queue.position + taken)
-            else:
-                # The cycle is over: the next order starts now, so peek and status already
-                # show the new cycle.
-                assert next_order is not None
-                new_cycle = queue.cycle + 1
-                values.update(position=taken - remainder, cycle=new_cycle)
-                progress = queue.progress(
-                    position=taken - remainder, total=len(next_order), cycle=new_cycle
-                )
+        if send is None:
             async with self._sessions() as session, session.begin():
                 await session.execute(
-                    update(ShuffleQueue).where(ShuffleQueue.id == queue.id).values(**values)
+                    select(func.pg_advisory_xact_lock(lock_key(QUEUE_LOCK, queue_id)))
                 )
-                if new_cycle is not None:
-                    assert next_order is not None
-                    await session.execute(_REORDER, {"queue_id": queue.id, "ids": next_order})
+                return await self._deal(queue_id, count, None, session)
+        async with self._locked(queue_id):
+            return await self._deal(queue_id, count, send, None)
+
+    async def _deal(
+        self, queue_id: int, count: int, send: SendTrack | None, shared: AsyncSession | None
+    ) -> Dealt | None:
+        async with self._reading(shared) as session:
+            queue = await _read(session, queue_id)
+            if queue is None:
+                return None
+            remainder = queue.total - queue.position
+            this_cycle = await _slice(session, queue.id, queue.position, count)
+            finished = await _ids_and_artists(session, queue.id) if count >= remainder else None
+        upcoming = [
+            QueuedTrack(track, queue.position + i + 1, queue.cycle)
+            for i, track in enumerate(this_cycle)
+        ]
+        next_order: list[str] | None = None
+        if finished is not None:
+            # The next cycle's order is worked out on ids, in a thread; the tracks stay in
+            # PostgreSQL, which reorders them itself (`_reordered`).
+            next_order = await asyncio.to_thread(next_cycle_ids, finished, self._rng())
+            # A batch goes into the next cycle, never through it: on a playlist shorter
+            # than the batch the queue stops short of the new cycle's end, so the position
+            # always names a track of the order it stands in.
+            opening_size = min(count - remainder, len(next_order) - 1)
+            async with self._reading(shared) as session:
+                opening = await _tracks_with_ids(
+                    session, queue.id, next_order[: max(0, opening_size)]
+                )
+            upcoming += [
+                QueuedTrack(track, i + 1, queue.cycle + 1) for i, track in enumerate(opening)
+            ]
+        taken = len(upcoming)
+        stopped_by: EncoreError | None = None
+        if send is not None:
+            taken = 0
+            for queued in upcoming:
+                try:
+                    await send(queued.track)
+                except EncoreError as error:
+                    if taken == 0:
+                        raise  # nothing taken: the queue stays as it was
+                    stopped_by = error
+                    break
+                taken += 1
+        values: dict[str, Any] = {"last_used_at": self._still_latest()}
+        new_cycle: int | None = None
+        if taken < remainder:
+            values["position"] = queue.position + taken
+            progress = queue.progress(position=queue.position + taken)
+        else:
+            # The cycle is over: the next order starts now, so peek and status already
+            # show the new cycle.
+            assert next_order is not None
+            new_cycle = queue.cycle + 1
+            values.update(position=taken - remainder, cycle=new_cycle)
+            progress = queue.progress(
+                position=taken - remainder, total=len(next_order), cycle=new_cycle
+            )
+        async with self._writing(shared) as session:
+            await session.execute(
+                update(ShuffleQueue).where(ShuffleQueue.id == queue.id).values(**values)
+            )
+            if new_cycle is not None:
+                assert next_order is not None
+                await session.execute(_REORDER, {"queue_id": queue.id, "ids": next_order})
         return Dealt(upcoming[:taken], progress, new_cycle, count, stopped_by)
+
+    def _reading(self, shared: AsyncSession | None) -> AbstractAsyncContextManager[AsyncSession]:
+        return nullcontext(shared) if shared is not None else self._sessions()
+
+    @asynccontextmanager
+    async def _writing(self, shared: AsyncSession | None) -> AsyncIterator[AsyncSession]:
+        if shared is not None:
+            yield shared
+            return
+        async with self._sessions() as session, session.begin():
+            yield session
 
     async def rebuild(self, queue_id: int, contents: SourceContents) -> PlaylistChange | None:
         """Bring the queue in line with its source's new contents (see `rebuilt_order`).

@@ -435,6 +435,10 @@ class DiscordControl(ControlClient):
     ) -> list[dict[str, Any]]:
         return await self._list("GET", "/requests", params={"since": since, "path": path})
 
+    async def ratelimits(self) -> dict[str, Any]:
+        """429s the emulator answered: `global_429s` (and by credential kind), `route_429s`."""
+        return await self._dict("GET", "/ratelimits")
+
     async def errors(
         self, *, since: float | None = None, kind: str | None = None
     ) -> list[dict[str, Any]]:

@@ -72,6 +72,7 @@ class ControlApi:
             ("GET", "/messages/{message_id}", self.get_message),
             ("GET", "/dms/{user_id}", self.dms),
             ("GET", "/requests", self.requests),
+            ("GET", "/ratelimits", self.ratelimits),
             ("GET", "/errors", self.errors),
             ("GET", "/commands", self.commands),
             # faults and the gateway
@@ -337,6 +338,9 @@ class ControlApi:
         return [
             r for r in self.world.requests if r["at"] >= since and (not sub or sub in r["path"])
         ]
+
+    async def ratelimits(self, request: web.Request) -> Any:
+        return self.emu.limits.view()
 
     async def errors(self, request: web.Request) -> Any:
         since = _since(request)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import random
 from typing import Any, cast
 
 from aiohttp import web
@@ -69,8 +70,15 @@ class SpotifyEmulator:
         access_token_lifetime: int = 3600,
         client_id: str = "sandbox-client",
         client_secret: str = "sandbox-secret",
+        latency_ms: float = 0.0,
+        jitter_ms: float = 0.0,
     ) -> None:
         fallback = defaults()
+        # Spotify answers in tens of milliseconds, not at once: benches set a latency (with
+        # +/- jitter, uniform) that every Web API and token request waits before its answer.
+        self.latency_ms = max(0.0, latency_ms)
+        self.jitter_ms = max(0.0, min(jitter_ms, latency_ms))
+        self._latency_rng = random.Random(seed)
         self.state = EmulatorState(
             seed=seed,
             today=today,
@@ -148,6 +156,9 @@ class SpotifyEmulator:
         resource = request.match_info.route.resource
         entry["endpoint"] = resource.canonical if resource is not None else None
         request[LOG_ENTRY] = entry
+        if self.latency_ms:
+            jitter = self._latency_rng.uniform(-self.jitter_ms, self.jitter_ms)
+            await asyncio.sleep((self.latency_ms + jitter) / 1000)
         try:
             grant_type = None
             if request.path == "/api/token" and request.method == "POST":

@@ -16,11 +16,13 @@ INCIDENT = "incident `"
 
 
 async def kill_database_connections(sandbox: Sandbox) -> int:
-    """pg_terminate_backend every other connection to the bot's database."""
+    """pg_terminate_backend every other connection to the bot's database, and wait until
+    those backends are gone (as after a server restart): the bot's pool then holds connections
+    the server closed, which it must replace without a ping per checkout."""
     async with sandbox.services.engine.connect() as connection:
         killed = await connection.scalar(
             text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         )
