@@ -32,7 +32,9 @@ from sandbox.spotify import SpotifyControl
 
 MEMBERS = sized(20, 3)
 COMMANDS = int(os.environ.get("BENCH_COMMANDS", str(sized(2000, 60))))
-IN_FLIGHT = 64  # injections at once: as fast as the emulator takes them
+IN_FLIGHT = int(
+    os.environ.get("BENCH_IN_FLIGHT", "64")
+)  # injections at once: as fast as the emulator takes them
 DEADLINE_MS = 3000.0
 BUSY = "too busy"  # bot.ui.admission.BUSY
 MIX: list[tuple[str, dict[str, Any]]] = [
