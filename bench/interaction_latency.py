@@ -303,7 +303,7 @@ async def main(argv: list[str]) -> int:
                 "final answer p50 / p95 / p99",
                 "acked over 3 s (goal 0)",
                 "unanswered (goal 0)",
-                "no final answer (goal 0)",
+                "no final answer in 20 s (goal 0)",
                 "bot CPU/command",
                 "bot CPU use",
             ],
