@@ -10,7 +10,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = [
     "interaction_latency.py",
+    "admission.py",
     "digest_fanout.py",
+    "discord_budget.py",
     "linking.py",
     "ingestion.py",
     "shuffle_quality.py",

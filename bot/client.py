@@ -14,9 +14,11 @@ from discord.ext import commands
 
 from bot import metrics, options
 from bot.discord_setup import NO_MENTIONS
+from bot.guild_cache import TrimmedConnectionState
 from bot.outbox import Undeliverable
 from bot.services import Services
 from bot.ui import fit
+from bot.ui.admission import Admission
 from bot.ui.command_metrics import command_finished, command_started
 from bot.ui.errors import report_error
 from bot.ui.messages import reply
@@ -34,6 +36,13 @@ def intents() -> discord.Intents:
 
 
 class EncoreTree(app_commands.CommandTree["EncoreBot"]):
+    async def _call(self, interaction: discord.Interaction[EncoreBot]) -> None:
+        # discord.py's one entry for every command and autocomplete: admission acknowledges a
+        # command before anything else runs (bot/ui/admission.py).
+        async with self.client.admission.admit(interaction) as admitted:
+            if admitted:
+                await super()._call(interaction)
+
     async def interaction_check(self, interaction: discord.Interaction[EncoreBot]) -> bool:
         if interaction.type is not discord.InteractionType.application_command:
             return True
@@ -72,12 +81,28 @@ class EncoreBot(commands.AutoShardedBot):
             help_command=None,
             tree_cls=EncoreTree,
             shard_count=shard_count,
+            # Keep only what Encore reads: no members but its own, no messages, and (through
+            # TrimmedConnectionState) no channel, role, thread or emoji it never looks at.
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            chunk_guilds_at_startup=False,
+            max_messages=None,
             **discord_options,
         )
         self.services = services
+        self.admission = Admission()
         self._cogs = cogs  # extension names, chosen by the runtime
         self._deliver_outbox = deliver_outbox
         self._background: list[asyncio.Task[None]] = []
+
+    def _get_state(self, **options: Any) -> TrimmedConnectionState:
+        # discord.py's one place where the client's state is made (bot/guild_cache.py)
+        return TrimmedConnectionState(
+            dispatch=self.dispatch,
+            handlers=self._handlers,
+            hooks=self._hooks,
+            http=self.http,
+            **options,
+        )
 
     async def setup_hook(self) -> None:
         for name in self._cogs:

@@ -133,7 +133,10 @@ class Settings(BaseSettings):
     release_ingest_interval_hours: float = Field(6.0, gt=0)
     release_search_cap: int = Field(500, ge=10, le=1000)
     scheduler_tick_seconds: float = Field(30.0, gt=0)
+    # Requests/s the whole bot allows itself (Discord: 50 per token, every process together),
+    # drawn by every process from one budget in PostgreSQL (`bot.discord_budget`).
     discord_global_rate: float = Field(45.0, gt=0, le=50)
+    discord_shared_budget: bool = True  # off: each process paces nothing (benchmarks only)
     digest_lease_seconds: float = Field(300.0, ge=1)  # a crashed worker's claim expires after
     # Spotify calls an hour the release radar's checker may make, for the whole deployment
     # (development-mode quota is shared by the developer account).

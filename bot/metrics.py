@@ -16,6 +16,11 @@ COMMANDS = Counter(
     ["command", "outcome"],
     registry=REGISTRY,
 )
+COMMANDS_WAITING = Gauge(
+    "encore_commands_waiting",
+    "Slash commands acknowledged and waiting for their turn (bot.ui.admission)",
+    registry=REGISTRY,
+)
 COMMAND_DURATION = Histogram(
     "encore_command_duration_seconds",
     "Time from a slash command reaching Encore to its handler finishing",
@@ -31,6 +36,11 @@ TOKEN_REFRESHES = Counter(
 )
 LINKS = Counter("encore_links_total", "OAuth callbacks", ["outcome"], registry=REGISTRY)
 OUTBOX = Counter("encore_outbox_total", "Outbox deliveries", ["outcome"], registry=REGISTRY)
+DISCORD_BUDGET_CLAIMS = Counter(
+    "encore_discord_budget_claims_total",
+    "Batches of slots claimed from the bot's shared global rate budget",
+    registry=REGISTRY,
+)
 INGESTIONS = Counter(
     "encore_release_ingestions_total",
     "Release ingestions",

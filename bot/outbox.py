@@ -1,10 +1,17 @@
 """A database outbox for direct messages: written in the same transaction as the change
 that causes them, delivered by whichever gateway or worker process gets to them first.
 
-Delivery claims a batch with a lease and commits, sends with no transaction open, then
-records each outcome. `available_at` is the lease: a claimed message is nobody else's
+Delivery claims messages with a lease and commits, sends with no transaction open, then
+records each outcome. The delivery loop (`run`) keeps up to `SENDS_AT_ONCE` DMs in flight,
+claims a message as soon as there is room for it and records each outcome as soon as it is
+known, so a burst (100 members linking at once) is not sent one batch after another. `available_at` is the lease: a claimed message is nobody else's
 until then, so a process that dies mid-send leaves its messages to be retried when it runs
 out. The claim bumps `attempts`, which tells a late outcome from a stale claim.
+
+Whoever queues a DM (the web role confirming a link, a worker's radar), the loop hears of it
+at once: a trigger notifies `NOTIFY_CHANNEL` when the inserting transaction commits
+(migration 0008), and `run` listens for it (`db.notify`). Polling every `idle` seconds stays
+as the fallback.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +36,11 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 LEASE = dt.timedelta(minutes=2)  # how long a claimed message is this process's to send
 SEND_TIMEOUT = 60.0  # a send gives up well within its lease, so two never overlap
-SENDS_AT_ONCE = 10  # DMs in flight per process: discord.py paces each route itself
+SENDS_AT_ONCE = 25  # DMs in flight per process; the shared budget paces them (bot.discord_budget)
+NOTIFY_CHANNEL = "encore_outbox"  # notified by the outbox table's insert trigger on commit
+
+# Runs forever, calling its argument whenever another process may have queued a DM.
+Listen = Callable[[Callable[[], None]], Coroutine[Any, Any, None]]
 
 
 class Undeliverable(Exception):
@@ -70,9 +81,12 @@ class _Outcome:
 
 
 class Outbox:
-    def __init__(self, sessions: SessionFactory, clock: Clock) -> None:
+    def __init__(
+        self, sessions: SessionFactory, clock: Clock, *, listen: Listen | None = None
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._listen = listen
         self._wake = asyncio.Event()
 
     def add_dm(
@@ -113,22 +127,37 @@ class Outbox:
 
         async def attempt(message: _Claimed) -> _Outcome:
             async with gate:
-                nonce = dm_nonce(message.id)
-                if send_rich is not None and "rich" in message.payload:
-                    sending = send_rich(message.discord_user_id, message.payload, nonce)
-                else:
-                    sending = send(message.discord_user_id, message.content, nonce)
-                try:
-                    await asyncio.wait_for(sending, SEND_TIMEOUT)
-                except Exception as error:  # each outcome is recorded, none stops the others
-                    return _Outcome(message, error)
-                return _Outcome(message)
+                return await self._attempt(message, send, send_rich)
 
         async with asyncio.TaskGroup() as group:
             attempts = [group.create_task(attempt(message)) for message in claimed]
         outcomes = [task.result() for task in attempts]
         await self._record(outcomes)
         return sum(1 for outcome in outcomes if outcome.sent)
+
+    @staticmethod
+    async def _attempt(message: _Claimed, send: SendDM, send_rich: SendRichDM | None) -> _Outcome:
+        nonce = dm_nonce(message.id)
+        if send_rich is not None and "rich" in message.payload:
+            sending = send_rich(message.discord_user_id, message.payload, nonce)
+        else:
+            sending = send(message.discord_user_id, message.content, nonce)
+        try:
+            await asyncio.wait_for(sending, SEND_TIMEOUT)
+        except Exception as error:  # each outcome is recorded, none stops the others
+            return _Outcome(message, error)
+        return _Outcome(message)
+
+    async def _deliver_one(
+        self, message: _Claimed, send: SendDM, send_rich: SendRichDM | None
+    ) -> None:
+        outcome = await self._attempt(message, send, send_rich)
+        try:
+            await self._record([outcome])
+        except Exception:
+            # Unrecorded, it is sent again when its lease runs out: with the same nonce,
+            # so Discord returns the message it already created instead of a second DM.
+            log.exception("Could not record the outcome of DM %s", message.id)
 
     async def _claim(self, limit: int) -> list[_Claimed]:
         now = self._clock.now()
@@ -205,11 +234,32 @@ class Outbox:
     async def run(
         self, send: SendDM, *, idle: float = 1.0, send_rich: SendRichDM | None = None
     ) -> None:
-        """Deliver forever (a background task of the gateway and worker roles)."""
-        while True:
-            try:
-                while await self.deliver_due(send, send_rich=send_rich):
-                    pass
-            except Exception:
-                log.exception("Outbox delivery failed; retrying shortly")
-            await self.wait_for_work(idle)
+        """Deliver forever (a background task of the gateway and worker roles): up to
+        `SENDS_AT_ONCE` DMs in flight, each claimed as soon as there is room for it."""
+        in_flight: set[asyncio.Task[None]] = set()
+        listening: asyncio.Task[None] | None = None
+        if self._listen is not None:
+            listening = asyncio.create_task(self._listen(self._wake.set))
+        try:
+            while True:
+                room = SENDS_AT_ONCE - len(in_flight)
+                claimed: list[_Claimed] = []
+                if room > 0:
+                    try:
+                        claimed = await self._claim(room)
+                    except Exception:
+                        log.exception("Outbox delivery failed; retrying shortly")
+                for message in claimed:
+                    task = asyncio.create_task(self._deliver_one(message, send, send_rich))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                if in_flight and len(claimed) == room:
+                    # Full: more may be due; claim again once a place is free.
+                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                else:
+                    await self.wait_for_work(idle)
+        finally:
+            if listening is not None:
+                listening.cancel()
+            for task in in_flight:
+                task.cancel()  # their leases run out; whoever sends them uses the same nonce

@@ -19,7 +19,7 @@ from bot import __version__, metrics
 from bot.client import EncoreBot, intents, send_dm, send_rich_dm
 from bot.clock import Clock
 from bot.config import Role, Settings
-from bot.discord_setup import point_discord_at
+from bot.discord_setup import pace_by, point_discord_at
 from bot.heartbeat import Heartbeat, shards_text
 from bot.keys import generate_key, keys_for_reencrypt, runtime_keys
 from bot.observability import start_metrics_server
@@ -166,16 +166,18 @@ class Encore:
                 cogs=all_cogs(),
                 **self._bot_options,
             )
+            pace_by(self.services.discord_budget, self.bot)
             self._stack.push_async_callback(self.bot.close)
             token = discord_token(settings)
             self.tasks.append(asyncio.create_task(self.bot.start(token), name="gateway"))
             await self._wait_ready(self.bot, ready_timeout or settings.startup_timeout)
-            self.services.digests.attach(DiscordPoster(self.bot, settings.discord_global_rate))
+            self.services.digests.attach(DiscordPoster(self.bot))
         if role is Role.WORKER:
             rest = RestClient()
+            pace_by(self.services.discord_budget, rest)
             self._stack.push_async_callback(rest.close)
             await login(rest, discord_token(settings))
-            self.services.digests.attach(DiscordPoster(rest, settings.discord_global_rate))
+            self.services.digests.attach(DiscordPoster(rest))
 
             async def deliver(user_id: int, content: str, nonce: str) -> None:
                 await send_dm(rest, user_id, content, nonce)
@@ -306,6 +308,7 @@ def throwaway_keys() -> list[str]:
 async def logged_in_bot(services: Services, settings: Settings) -> AsyncIterator[EncoreBot]:
     """The bot logged in over REST with its whole command tree, never on the gateway."""
     bot = EncoreBot(services, cogs=all_cogs(), deliver_outbox=False)
+    pace_by(services.discord_budget, bot)
     try:
         await login(bot, discord_token(settings))  # runs setup_hook: cogs are loaded
         yield bot

@@ -16,11 +16,12 @@ from bot import logs
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.digests import DigestService
+from bot.discord_budget import DiscordBudget
 from bot.keys import required_keys
 from bot.likes import LikeService
 from bot.linking import DiscordIdentity, LinkService
 from bot.listening import ListeningService
-from bot.outbox import Outbox
+from bot.outbox import NOTIFY_CHANNEL, Outbox
 from bot.playlist_saves import PlaylistSaves
 from bot.playlists import PlaylistService
 from bot.radar import RadarService
@@ -34,6 +35,7 @@ from bot.spotify import (
     TokenCipher,
     TokenStore,
 )
+from db import notify
 from db.engine import SessionFactory, create_engine, session_factory, start_embedded_postgres
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,7 @@ class Services:
     listening: ListeningService
     saves: PlaylistSaves
     radar: RadarService
+    discord_budget: DiscordBudget
     status: dict[str, object] = field(default_factory=dict)  # in-process facts for /health
 
     @classmethod
@@ -78,7 +81,9 @@ class Services:
         cipher = TokenCipher(cipher_keys)
         engine = create_engine(await database_url(settings), pre_ping=settings.database_pre_ping)
         sessions = session_factory(engine)
-        outbox = Outbox(sessions, clock)
+        outbox = Outbox(
+            sessions, clock, listen=lambda wake: notify.listen(engine, NOTIFY_CHANNEL, wake)
+        )
         accounts = SpotifyAccounts(
             settings.spotify_accounts_url,
             settings.spotify_client_id or "",
@@ -150,6 +155,9 @@ class Services:
             listening=ListeningService(spotify, likes),
             saves=PlaylistSaves(sessions, PlaylistWriter(spotify), shuffle, clock, playlists),
             radar=radar,
+            discord_budget=DiscordBudget(
+                sessions, settings.discord_global_rate, enabled=settings.discord_shared_budget
+            ),
             status=status,
         )
 

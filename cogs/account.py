@@ -47,7 +47,8 @@ class Account(commands.Cog):
     async def send_personal_link(self, interaction: discord.Interaction[EncoreBot]) -> None:
         """/link and Link again: the personal link by DM (in the reply when DMs are closed,
         or when it was DMed often enough already)."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        if not interaction.response.is_done():  # the button; the command was acknowledged
+            await interaction.response.defer(ephemeral=True, thinking=True)
         user = interaction.user
         link = await self.links.request_link(
             DiscordPerson(user.id, user.name, user.display_name, user.display_avatar.url)

@@ -43,7 +43,6 @@ class Likes(commands.Cog):
     async def like(
         self, interaction: discord.Interaction[EncoreBot], track: str | None = None
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.likes.like(interaction.user.id, track)
         await reply(interaction, like_message(result))
 
@@ -74,7 +73,6 @@ class Likes(commands.Cog):
     @personal
     @app_commands.describe(track="One of your likes")
     async def unlike(self, interaction: discord.Interaction[EncoreBot], track: str) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.likes.unlike(interaction.user.id, track)
         await reply(interaction, unlike_message(result))
 
@@ -125,7 +123,6 @@ class Likes(commands.Cog):
     )
     @personal
     async def import_likes(self, interaction: discord.Interaction[EncoreBot]) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
 
         async def show_progress(progress: ImportProgress) -> None:
             message = import_progress_message(progress)
@@ -141,7 +138,6 @@ class Likes(commands.Cog):
     )
     @personal
     async def export_likes(self, interaction: discord.Interaction[EncoreBot]) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         saves = self.bot.services.saves
         saved = await saves.export_likes(interaction.user.id, save_progress(interaction))
         await interaction.edit_original_response(content=saved_message(saved))

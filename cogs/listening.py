@@ -70,7 +70,6 @@ class Top(commands.GroupCog, group_name="top", group_description="Your top artis
         kind: Literal["artists", "tracks"],
         period: PeriodName,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         top = await self.listening.top(interaction.user.id, kind, PERIODS[period])
         if top.total == 0:
             await reply(interaction, no_top_message(top))
@@ -114,7 +113,6 @@ class Listening(commands.Cog):
     @app_commands.command(name="np", description="What you are playing on Spotify now")
     @personal
     async def now_playing(self, interaction: discord.Interaction[EncoreBot]) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         now = await self.listening.now_playing(interaction.user.id)
         message = now_playing_message(now)
         if message is not None or now.track is None:
@@ -125,7 +123,6 @@ class Listening(commands.Cog):
     @app_commands.command(name="recent", description="The last 50 tracks you played on Spotify")
     @personal
     async def recent(self, interaction: discord.Interaction[EncoreBot]) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         plays = await self.listening.recent(interaction.user.id)
         if not plays:
             await reply(interaction, no_recent_message())
@@ -209,12 +206,10 @@ class Listening(commands.Cog):
 async def _links_in(
     interaction: discord.Interaction[EncoreBot], message: discord.Message
 ) -> list[SpotifyRef]:
-    """The message's Spotify links, the interaction deferred; none: says so and answers."""
+    """The message's Spotify links; none: says so and answers."""
     refs = spotify_refs_in(_text_of(message))
     if not refs:
         await reply(interaction, no_links_message())
-    else:
-        await interaction.response.defer(ephemeral=True, thinking=True)
     return refs
 
 

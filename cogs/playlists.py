@@ -35,7 +35,6 @@ class Playlists(commands.Cog):
     @app_commands.command(name="playlists", description="List your Spotify playlists")
     @personal
     async def list_playlists(self, interaction: discord.Interaction[EncoreBot]) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         playlists = await self.playlists.playlists(interaction.user.id)
         if not playlists:
             await reply(interaction, NO_PLAYLISTS)
@@ -54,7 +53,6 @@ class Playlists(commands.Cog):
     async def show_playlist(
         self, interaction: discord.Interaction[EncoreBot], name: app_commands.Range[str, 1, 200]
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         # `name` is a playlist id when picked from the suggestions; typed text otherwise.
         tracks = await self.playlists.open(interaction.user.id, name, per_page=TRACKS_PER_PAGE)
 

@@ -47,7 +47,6 @@ class Radar(
 
     @app_commands.command(name="list", description="The artists on your radar, and where from")
     async def list_(self, interaction: discord.Interaction[EncoreBot]) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         user = interaction.user.id
         await self.radar.watchlist.refresh_if_stale(user)
         watchlist = await self.radar.watchlist.watchlist(user)
@@ -66,7 +65,6 @@ class Radar(
     @app_commands.command(name="follow", description="Add an artist to your radar")
     @app_commands.describe(artist="An artist's name or link")
     async def follow(self, interaction: discord.Interaction[EncoreBot], artist: str) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         followed = await self.radar.watchlist.follow(interaction.user.id, artist)
         await reply(interaction, followed_message(followed))
 
@@ -80,7 +78,6 @@ class Radar(
     @app_commands.command(name="unfollow", description="Remove an artist you added to your radar")
     @app_commands.describe(artist="An artist on your radar")
     async def unfollow(self, interaction: discord.Interaction[EncoreBot], artist: str) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.radar.watchlist.unfollow(interaction.user.id, artist)
         await reply(interaction, unfollowed_message(result))
 
@@ -89,14 +86,12 @@ class Radar(
     )
     @app_commands.describe(artist="An artist on your radar, or any artist's name or link")
     async def block(self, interaction: discord.Interaction[EncoreBot], artist: str) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.radar.watchlist.block(interaction.user.id, artist)
         await reply(interaction, blocked_message(result))
 
     @app_commands.command(name="unblock", description="Let a blocked artist back on your radar")
     @app_commands.describe(artist="An artist you blocked")
     async def unblock(self, interaction: discord.Interaction[EncoreBot], artist: str) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.radar.watchlist.unblock(interaction.user.id, artist)
         await reply(interaction, unblocked_message(result))
 
@@ -134,7 +129,6 @@ class Radar(
         timezone: app_commands.Range[str, 1, 64] | None = None,
         radar: OnOff | None = None,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         user = interaction.user.id
         if types is None and day is None and time is None and timezone is None and radar is None:
             view = await self.radar.settings(user, interaction.guild_id)
@@ -163,14 +157,12 @@ class Radar(
     )
     @app_commands.describe(share="on: counted here (never named); off: not counted")
     async def share(self, interaction: discord.Interaction[EncoreBot], share: OnOff) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         view = await self.radar.share(interaction.user.id, interaction.guild_id, on=share == "on")
         await reply(interaction, share_message(view, on=share == "on"))
 
     @app_commands.command(name="playlist", description="An Encore Radar playlist in your Spotify")
     @app_commands.describe(playlist="on: made and refilled with each radar; off: left as it is")
     async def playlist(self, interaction: discord.Interaction[EncoreBot], playlist: OnOff) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         view = await self.radar.playlist(interaction.user.id, on=playlist == "on")
         await reply(interaction, playlist_message(view, on=playlist == "on"))
 

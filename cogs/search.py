@@ -52,7 +52,6 @@ class Search(commands.Cog):
     ) -> None:
         # Results are not personal, but ephemeral all the same: the buttons page for the
         # person who searched only, and a channel is not the place to browse 100 pages.
-        await interaction.response.defer(ephemeral=True, thinking=True)
         first = await self.search_service.search(query, kind)
         if not first.results:
             await reply(interaction, no_results_message(query, kind))

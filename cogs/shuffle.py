@@ -45,7 +45,6 @@ class Shuffle(
     )
     @app_commands.describe(source="One of your playlists, or Liked songs")
     async def start(self, interaction: discord.Interaction[EncoreBot], source: str) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         started = await self.shuffle.start(interaction.user.id, source)
         await reply(interaction, started_message(started))
 
@@ -63,7 +62,6 @@ class Shuffle(
         interaction: discord.Interaction[EncoreBot],
         count: app_commands.Range[int, 1, 10] = 1,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         dealt = await self.shuffle.next(interaction.user.id, count)
         await reply(interaction, embed=next_embed(dealt), view=track_view(dealt.tracks))
 
@@ -74,7 +72,6 @@ class Shuffle(
         interaction: discord.Interaction[EncoreBot],
         count: app_commands.Range[int, 1, 20] = 5,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         upcoming = await self.shuffle.peek(interaction.user.id, count)
         await reply(interaction, embed=peek_embed(upcoming))
 
@@ -87,7 +84,6 @@ class Shuffle(
         interaction: discord.Interaction[EncoreBot],
         count: app_commands.Range[int, 1, 10] = 1,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         dealt = await self.shuffle.play(interaction.user.id, count)
         # The tracks are on the Spotify queue now: whatever happens, the member is told.
         try:
@@ -108,7 +104,6 @@ class Shuffle(
         name="save", description="Save your shuffle order, from the next track, as a playlist"
     )
     async def save(self, interaction: discord.Interaction[EncoreBot]) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         saves = self.bot.services.saves
         saved = await saves.save_shuffle(interaction.user.id, save_progress(interaction))
         await interaction.edit_original_response(content=saved_message(saved))

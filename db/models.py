@@ -447,6 +447,17 @@ class RadarBudget(Base):
     calls: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
+class DiscordBudget(Base):
+    """Discord's global rate limit for the bot token, shared by every process: when the
+    next request may go (`bot.discord_budget` claims slots after it and moves it on)."""
+
+    __tablename__ = "discord_budget"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_at: Mapped[dt.datetime] = _created()
+    granted: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
 # Every table that holds rows about one Discord user: `/forget-me` deletes from each.
 # Derived from the metadata, so a later feature's table is covered by declaring the column.
 USER_TABLES = tuple(table for table in Base.metadata.sorted_tables if "discord_user_id" in table.c)

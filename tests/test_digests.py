@@ -54,7 +54,7 @@ class World:
             self.clock,
             status={},
             worker=name,
-            poster=DiscordPoster(self.client, 50),
+            poster=DiscordPoster(self.client),
             **options,
         )
 
@@ -285,25 +285,6 @@ async def test_two_workers_racing_post_each_server_once(world: World) -> None:
     assert claimers == {"worker-a", "worker-b"} and leftover is None
 
 
-async def test_workers_fanning_out_together_share_discords_global_rate(world: World) -> None:
-    servers = [await world.server(f"Server {n}") for n in range(4)]
-    setup = world.worker()
-    for guild_id, channel_id in servers:
-        await setup.set_channel(guild_id, channel_id)
-    world.clock.advance(hours=3)
-    busy, alone = world.worker("busy", batch_size=2), world.worker("alone", batch_size=2)
-    assert isinstance(busy.poster, DiscordPoster) and isinstance(alone.poster, DiscordPoster)
-
-    await busy.claim_due()  # holds leases on two servers: it is mid-fan-out
-    await alone.tick()  # posts the other two while "busy" still holds its leases
-    assert alone.poster.per_second == 25  # half of 50: two workers post at once
-
-    world.clock.advance(minutes=6)  # busy's leases ran out (it died)
-    world.clock.advance(days=1)
-    await alone.tick()
-    assert alone.poster.per_second == 50  # alone again: the whole rate
-
-
 async def test_a_worker_killed_mid_fan_out_is_finished_by_another_without_duplicates(
     world: World,
 ) -> None:
@@ -352,9 +333,6 @@ class StuckPoster:
 
     async def find_posted(self, channel_id: int, digest: Digest) -> int | None:
         return None
-
-    def share_with(self, posters: int) -> None:
-        pass
 
 
 class SecondClaimFails(DigestService):

@@ -49,6 +49,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "bot.spotify",
             "bot.outbox",
+            "bot.discord_budget",
             "bot.linking",
             "bot.playlists",
             "bot.search",
@@ -63,7 +64,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("container", ("bot.services",)),
-    ("ui", ("bot.ui", "bot.discord_setup", "bot.options")),
+    ("ui", ("bot.ui", "bot.discord_setup", "bot.guild_cache", "bot.options")),
     ("client", ("bot.client",)),
     ("cogs", ("cogs",)),
     (

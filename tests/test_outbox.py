@@ -4,14 +4,25 @@ each message delivered once across processes, and retried when its sender died."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections import Counter
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FrozenClock, SystemClock
-from bot.outbox import LEASE, MAX_ATTEMPTS, SENDS_AT_ONCE, Outbox, Undeliverable
+from bot.outbox import (
+    LEASE,
+    MAX_ATTEMPTS,
+    NOTIFY_CHANNEL,
+    SENDS_AT_ONCE,
+    Listen,
+    Outbox,
+    Undeliverable,
+)
+from db import notify
 from db.engine import SessionFactory, create_engine, session_factory
 from db.models import OutboxMessage
 from tests.database_activity import DatabaseActivity
@@ -194,3 +205,115 @@ async def test_nothing_due_sends_nothing(sessions: SessionFactory, count: int) -
     assert await outbox.deliver_due(send) == count
     assert await outbox.deliver_due(send) == 0
     assert len(sent) == count
+
+
+async def test_the_delivery_loop_keeps_sends_in_flight_and_takes_new_dms_while_others_wait(
+    sessions: SessionFactory,
+) -> None:
+    """A burst is not sent batch after batch: while DMs are held at Discord, a DM queued
+    later is claimed as soon as there is room, and each is recorded when it is sent."""
+    outbox = Outbox(sessions, SystemClock())
+    await queue_dms(sessions, outbox, range(1, SENDS_AT_ONCE))  # one place stays free
+    discord = HeldSends()
+    loop = asyncio.create_task(outbox.run(discord.send, idle=0.05))
+    try:
+        await discord.until_started(SENDS_AT_ONCE - 1)
+        await queue_dms(sessions, outbox, range(100, 101))
+        await discord.until_started(SENDS_AT_ONCE)  # taken while the others are held
+        await queue_dms(sessions, outbox, range(200, 203))
+        await asyncio.sleep(0.2)
+        assert discord.most_in_flight == SENDS_AT_ONCE  # the rest wait for a free place
+        discord.release.set()
+        async with asyncio.timeout(10):
+            while await pending(sessions):
+                await asyncio.sleep(0.02)
+    finally:
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+    assert sorted(discord.started) == [*range(1, SENDS_AT_ONCE), 100, 200, 201, 202]
+
+
+async def test_a_delivery_loop_stopped_mid_send_leaves_its_dms_to_the_next_with_their_nonces(
+    sessions: SessionFactory,
+) -> None:
+    clock = frozen_just_ahead()
+    outbox = Outbox(sessions, clock)
+    await queue_dms(sessions, outbox, range(1, 4))
+    dead = HeldSends()
+    nonces: dict[int, list[str]] = {}
+
+    async def held(user: int, content: str, nonce: str = "") -> None:
+        nonces.setdefault(user, []).append(nonce)
+        await dead.send(user, content, nonce)
+
+    dying = asyncio.create_task(outbox.run(held, idle=0.05))
+    await dead.until_started(3)
+    dying.cancel()  # the process is gone: Discord may or may not have the DMs
+    await asyncio.gather(dying, return_exceptions=True)
+    assert await pending(sessions) == 3  # not recorded sent: nothing is lost
+
+    async def send(user: int, content: str, nonce: str = "") -> None:
+        nonces[user].append(nonce)
+
+    clock.advance(seconds=LEASE.total_seconds())
+    assert await outbox.deliver_due(send) == 3
+    # the same nonce on both attempts: Discord (enforce_nonce) returns the first message
+    assert all(len(sent) == 2 and sent[0] == sent[1] for sent in nonces.values())
+
+
+# -- woken by PostgreSQL, not by the next poll ----------------------------------------------
+
+
+def listening(engine: AsyncEngine, retry: float = 0.1) -> Listen:
+    return lambda wake: notify.listen(engine, NOTIFY_CHANNEL, wake, retry=retry)
+
+
+async def listeners(sessions: SessionFactory) -> list[int]:
+    async with sessions() as session:
+        found = await session.scalars(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND query ILIKE 'LISTEN%'"
+            )
+        )
+        return list(found)
+
+
+async def test_a_dm_another_process_queues_is_sent_at_once_even_after_the_listener_is_cut(
+    clean_database: str,
+) -> None:
+    """The delivering process polls once an hour here: only the commit's notification (and,
+    after its connection is cut, the reconnection) can wake it."""
+    deliverer_engine, web_engine = create_engine(clean_database), create_engine(clean_database)
+    clock = frozen_just_ahead()
+    deliverer = Outbox(session_factory(deliverer_engine), clock, listen=listening(deliverer_engine))
+    web_sessions = session_factory(web_engine)
+    web = Outbox(web_sessions, clock)  # the web role queues DMs but never delivers them
+    sent: asyncio.Queue[int] = asyncio.Queue()
+
+    async def send(user: int, content: str, nonce: str = "") -> None:
+        sent.put_nowait(user)
+
+    loop = asyncio.create_task(deliverer.run(send, idle=3600))
+    try:
+        await queue_dms(web_sessions, web, range(1, 2))
+        async with asyncio.timeout(20):
+            assert await sent.get() == 1
+
+        async with asyncio.timeout(20):
+            while not (pids := await listeners(web_sessions)):
+                await asyncio.sleep(0.05)
+        async with web_sessions() as session:
+            await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pids[0]})
+        await queue_dms(web_sessions, web, range(2, 3))  # possibly while nobody listens
+        async with asyncio.timeout(20):
+            assert await sent.get() == 2
+        await queue_dms(web_sessions, web, range(3, 4))  # heard on the new connection
+        async with asyncio.timeout(20):
+            assert await sent.get() == 3
+    finally:
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+        await deliverer_engine.dispose()
+        await web_engine.dispose()

@@ -2,7 +2,7 @@
 
 - `schedule`: post times in each server's time zone (DST included)
 - `digest`: what a digest holds, and a server's settings as shown
-- `posting`: the `Poster` a worker posts through, its failures, and the pacer
+- `posting`: the `Poster` a worker posts through, and its failures
 - `service`: settings, claiming due servers with a lease, posting, recording the outcome
 
 Rendering (the embed, the like buttons) and the discord.py poster are in `bot.ui.digest` and
@@ -12,7 +12,6 @@ Rendering (the embed, the like buttons) and the discord.py poster are in `bot.ui
 from bot.digests.digest import MARKER, Digest, DigestStatus, SharedRelease
 from bot.digests.posting import (
     ChannelUnavailable,
-    Pacer,
     Poster,
     PostFailed,
     PostRefused,
@@ -38,7 +37,6 @@ __all__ = [
     "DigestClaim",
     "DigestService",
     "DigestStatus",
-    "Pacer",
     "PostFailed",
     "PostRefused",
     "Poster",

@@ -1,10 +1,9 @@
 """Posting digests: what a poster must do (`Poster`; the Discord one is
-`bot.ui.digest_poster.DiscordPoster`), how it fails, and the pacing that keeps a fan-out
-under Discord's global rate limit."""
+`bot.ui.digest_poster.DiscordPoster`) and how it fails. A fan-out is kept under Discord's
+global rate limit by the budget every process shares (`bot.discord_budget`)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Protocol
 
 from bot.digests.digest import Digest
@@ -42,34 +41,3 @@ class Poster(Protocol):
     async def find_posted(self, channel_id: int, digest: Digest) -> int | None:
         """The id of this digest if it is among the channel's recent messages."""
         ...
-
-    def share_with(self, posters: int) -> None:
-        """`posters` workers are fanning out now: take only this one's share of the rate."""
-        ...
-
-
-class Pacer:
-    """Spaces requests evenly at `per_second` for every task of this process.
-
-    discord.py has no pre-emptive global limit: a fan-out to thousands of channels must pace
-    itself below Discord's 50 requests/s or it collects 429s (and, at scale, a ban).
-    """
-
-    def __init__(self, per_second: float) -> None:
-        self._interval = 1.0 / per_second
-        self._next = 0.0
-
-    @property
-    def per_second(self) -> float:
-        return 1.0 / self._interval
-
-    @per_second.setter
-    def per_second(self, value: float) -> None:
-        self._interval = 1.0 / value
-
-    async def wait(self) -> None:
-        now = asyncio.get_running_loop().time()
-        slot = max(now, self._next)
-        self._next = slot + self._interval
-        if slot > now:
-            await asyncio.sleep(slot - now)

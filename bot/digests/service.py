@@ -19,13 +19,12 @@ import logging
 import os
 import secrets
 import socket
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,7 +52,7 @@ from db.models import DigestRun, GuildSettings
 log = logging.getLogger(__name__)
 
 PAUSE_AFTER = 3  # consecutive 403/404 answers before a server's digest is paused
-SENDERS = 20  # posts in flight per worker; the pacer keeps them under the global limit
+SENDERS = 20  # posts in flight per worker; the shared budget keeps them under the global limit
 
 
 # (guild, local date) -> the digest's section of releases its sharing members' radars watch
@@ -227,15 +226,13 @@ class DigestService:
         if poster is None:
             return report
         built: dict[tuple[dt.date, str], Digest] = {}
-        # A pipeline: the next batch is claimed while this one is posted, so the pacer,
+        # A pipeline: the next batch is claimed while this one is posted, so the budget,
         # not the database round trips between batches, sets the pace of a large fan-out.
         queue: asyncio.Queue[DigestClaim | None] = asyncio.Queue(maxsize=self._batch_size)
 
         async def claim() -> None:
             while True:
                 selected, claims = await self._claim_batch(now or self._clock.now())
-                if claims:
-                    await share()
                 for due in claims:
                     await queue.put(due)
                 if selected < self._batch_size:
@@ -243,19 +240,8 @@ class DigestService:
             for _ in range(SENDERS):
                 await queue.put(None)  # each sender stops after the last claim
 
-        shared_at = -1.0
-
-        async def share() -> None:
-            # Workers fanning out together share Discord's global limit; who is posting
-            # changes as they start and finish, so look again every second.
-            nonlocal shared_at
-            if time.monotonic() - shared_at >= 1.0:
-                shared_at = time.monotonic()
-                poster.share_with(await self._posting_workers(now))
-
         async def send() -> None:
             while (due := await queue.get()) is not None:
-                await share()
                 try:
                     outcome = await self.deliver(due, now=now, built=built)
                 except Exception:
@@ -282,16 +268,6 @@ class DigestService:
                 **dict(report.outcomes),
             }
         return report
-
-    async def _posting_workers(self, now: dt.datetime | None) -> int:
-        """Workers holding live leases: each is in a fan-out (this one included)."""
-        async with self._sessions() as session:
-            count = await session.scalar(
-                select(func.count(func.distinct(GuildSettings.claimed_by))).where(
-                    GuildSettings.claimed_until > (now or self._clock.now())
-                )
-            )
-        return max(1, int(count or 0))
 
     async def claim_due(self, now: dt.datetime | None = None) -> list[DigestClaim]:
         """Claim one batch of due servers for this worker (leased, with a digest run row)."""

@@ -8,6 +8,7 @@ that token at once: Encore keeps nothing of Discord's but the answer to "who is 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ import aiohttp
 log = logging.getLogger(__name__)
 
 _SNOWFLAKE = re.compile(r"[0-9]{1,20}")
+RATE_LIMITED_ATTEMPTS = 4
+MAX_RETRY_AFTER = 5.0  # s: a person is waiting on the page
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,6 @@ class DiscordIdentity:
 
     async def identify(self, code: str, code_verifier: str) -> DiscordAccount:
         """Who signed in: the code redeemed, `/users/@me` read, the token revoked."""
-        session = self._http()
         form = {
             "grant_type": "authorization_code",
             "code": code,
@@ -87,10 +89,9 @@ class DiscordIdentity:
             "code_verifier": code_verifier,
         }
         try:
-            async with session.post(
-                f"{self._api}/oauth2/token", data=form, headers=self._auth
-            ) as response:
-                status, body = response.status, await _json(response)
+            status, body = await self._call(
+                "POST", f"{self._api}/oauth2/token", data=form, headers=self._auth
+            )
             if status == 400 and body.get("error") == "invalid_grant":
                 raise DiscordSignInFailed
             token = body.get("access_token")
@@ -98,10 +99,9 @@ class DiscordIdentity:
                 log.warning("Discord's token endpoint answered %s", status)
                 raise DiscordUnreachable
             try:
-                async with session.get(
-                    f"{self._api}/users/@me", headers={"Authorization": f"Bearer {token}"}
-                ) as response:
-                    status, me = response.status, await _json(response)
+                status, me = await self._call(
+                    "GET", f"{self._api}/users/@me", headers={"Authorization": f"Bearer {token}"}
+                )
             finally:
                 await self._revoke(token)
         except (aiohttp.ClientError, TimeoutError) as error:
@@ -112,6 +112,18 @@ class DiscordIdentity:
             log.warning("Discord's /users/@me answered %s with no readable account", status)
             raise DiscordUnreachable
         return account
+
+    async def _call(self, method: str, url: str, **options: Any) -> tuple[int, dict[str, Any]]:
+        """One request; a 429 (many people signing in at once share the app's limit) is
+        waited out as Discord says, a few times, rather than shown as an outage."""
+        for attempt in range(RATE_LIMITED_ATTEMPTS):
+            async with self._http().request(method, url, **options) as response:
+                status, body = response.status, await _json(response)
+                retry_after = _retry_after(response, body)
+            if status != 429 or retry_after is None or attempt == RATE_LIMITED_ATTEMPTS - 1:
+                break
+            await asyncio.sleep(retry_after)
+        return status, body
 
     async def _revoke(self, token: str) -> None:
         try:
@@ -132,6 +144,16 @@ class DiscordIdentity:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+def _retry_after(response: aiohttp.ClientResponse, body: dict[str, Any]) -> float | None:
+    """Seconds Discord asks to wait (the body's `retry_after`, else `Retry-After`), if short."""
+    value: object = body.get("retry_after", response.headers.get("Retry-After"))
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return seconds if 0 <= seconds <= MAX_RETRY_AFTER else None
 
 
 async def _json(response: aiohttp.ClientResponse) -> dict[str, Any]:

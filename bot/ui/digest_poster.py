@@ -1,5 +1,5 @@
 """Posting digests through discord.py: any logged-in client, the gateway bot or the worker's
-REST client, paced below Discord's global rate limit."""
+REST client (paced below Discord's global rate limit by the shared `bot.discord_budget`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import asyncio
 import aiohttp
 import discord
 
-from bot.digests import ChannelUnavailable, Digest, Pacer, PostFailed, PostRefused
+from bot.digests import ChannelUnavailable, Digest, PostFailed, PostRefused
 from bot.ui.digest import digest_message
 
 RATE_LIMITED_ATTEMPTS = 4
@@ -17,17 +17,8 @@ RATE_LIMITED_ATTEMPTS = 4
 class DiscordPoster:
     """Posts digests through any logged-in client: the gateway bot or the worker's REST client."""
 
-    def __init__(self, client: discord.Client, per_second: float) -> None:
+    def __init__(self, client: discord.Client) -> None:
         self._client = client
-        self._rate = per_second  # for the whole cluster: Discord's limit is per bot
-        self._pacer = Pacer(per_second)
-
-    @property
-    def per_second(self) -> float:
-        return self._pacer.per_second
-
-    def share_with(self, posters: int) -> None:
-        self._pacer.per_second = self._rate / max(1, posters)
 
     async def post(self, channel_id: int, digest: Digest, *, nonce: str | None = None) -> int:
         channel = self._client.get_partial_messageable(channel_id)
@@ -38,7 +29,6 @@ class DiscordPoster:
             # message was written anyway gets that message back, not a second post.
             message_body["nonce"] = nonce
         while True:
-            await self._pacer.wait()
             try:
                 message = await channel.send(**message_body)
             except discord.NotFound as error:
@@ -50,8 +40,8 @@ class DiscordPoster:
             except discord.HTTPException as error:
                 if error.status == 400:
                     raise PostRefused(refused_fields(error)) from None
-                # discord.py gave up on a 429 (workers starting a fan-out together can
-                # briefly exceed the shared limit): a rate limit means wait, not fail.
+                # discord.py gave up on a 429 (a channel's own bucket, or Discord's limit
+                # met by something outside Encore): a rate limit means wait, not fail.
                 attempts += 1
                 if error.status != 429 or attempts == RATE_LIMITED_ATTEMPTS:
                     raise PostFailed(type(error).__name__) from None
@@ -62,7 +52,6 @@ class DiscordPoster:
                 return message.id
 
     async def find_posted(self, channel_id: int, digest: Digest) -> int | None:
-        await self._pacer.wait()
         me = self._client.user
         channel = self._client.get_partial_messageable(channel_id)
         try:

@@ -94,9 +94,18 @@ class DiscordControl(ControlClient):
         return await self._dict("POST", "/guilds", body)
 
     async def create_guilds_bulk(
-        self, count: int, prefix: str = "guild", *, owner_id: int | str | None = None
+        self,
+        count: int,
+        prefix: str = "guild",
+        *,
+        owner_id: int | str | None = None,
+        furnished: bool = False,
     ) -> dict[str, Any]:
-        body = _clean({"count": count, "prefix": prefix, "owner_id": owner_id})
+        """``furnished``: servers as lived-in as real ones in GUILD_CREATE (tens of channels
+        and roles, threads, emojis, stickers: `sandbox/discord/furniture.py`)."""
+        body = _clean(
+            {"count": count, "prefix": prefix, "owner_id": owner_id, "furnished": furnished}
+        )
         return await self._dict("POST", "/guilds/bulk", body, total_s=600)
 
     async def delete_guild(self, guild_id: int | str) -> dict[str, Any]:
@@ -386,7 +395,8 @@ class DiscordControl(ControlClient):
     async def interaction(
         self, interaction_id: int | str, *, wait: float | None = None, until: str = "response"
     ) -> dict[str, Any]:
-        """The interaction record; ``wait`` long-polls until ``until`` (response|followup|any|late)."""
+        """The interaction record; ``wait`` long-polls until ``until`` (response|followup|any|late,
+        or answered: the final answer is shown, or the first response came too late)."""
         params = {"wait": wait, "until": until}
         return await self._dict(
             "GET", f"/interactions/{interaction_id}", params=params, total_s=(wait or 0) + 30
@@ -424,6 +434,10 @@ class DiscordControl(ControlClient):
         self, *, since: float | None = None, path: str | None = None
     ) -> list[dict[str, Any]]:
         return await self._list("GET", "/requests", params={"since": since, "path": path})
+
+    async def ratelimits(self) -> dict[str, Any]:
+        """429s the emulator answered: `global_429s` (and by credential kind), `route_429s`."""
+        return await self._dict("GET", "/ratelimits")
 
     async def errors(
         self, *, since: float | None = None, kind: str | None = None

@@ -72,6 +72,7 @@ class ControlApi:
             ("GET", "/messages/{message_id}", self.get_message),
             ("GET", "/dms/{user_id}", self.dms),
             ("GET", "/requests", self.requests),
+            ("GET", "/ratelimits", self.ratelimits),
             ("GET", "/errors", self.errors),
             ("GET", "/commands", self.commands),
             # faults and the gateway
@@ -156,7 +157,11 @@ class ControlApi:
         b = await _body(request)
         ids = []
         for i in range(int(b.get("count", 1))):
-            g = self.world.add_guild(f"{b.get('prefix', 'guild')}-{i}", owner_id=b.get("owner_id"))
+            g = self.world.add_guild(
+                f"{b.get('prefix', 'guild')}-{i}",
+                owner_id=b.get("owner_id"),
+                furnished=bool(b.get("furnished", False)),
+            )
             await self.emu.gateway.guild_added(g.id)
             ids.append(g.id)
         return {
@@ -334,6 +339,9 @@ class ControlApi:
             r for r in self.world.requests if r["at"] >= since and (not sub or sub in r["path"])
         ]
 
+    async def ratelimits(self, request: web.Request) -> Any:
+        return self.emu.limits.view()
+
     async def errors(self, request: web.Request) -> Any:
         since = _since(request)
         kind = request.query.get("kind")
@@ -400,6 +408,8 @@ class ControlApi:
 
 
 def _done(it: Any, until: str) -> bool:
+    if until == "answered":  # the member sees the final answer, or Discord refused it as late
+        return it.answered_at is not None or bool(it.late_responses)
     if until == "followup":
         return bool(it.followup_ids)
     if until == "any":

@@ -175,6 +175,9 @@ class Guild:
     joined_at: float = field(default_factory=time.time)
     # False for a server where only members' user installs of the app reach it
     bot_member: bool = True
+    # True: its GUILD_CREATE carries a lived-in server's roles, channels, threads, emojis and
+    # stickers as well (sandbox/discord/furniture.py)
+    furnished: bool = False
 
 
 @dataclass
@@ -230,8 +233,8 @@ class InteractionRecord:
     followup_ids: list[int] = field(default_factory=list)
     original_id: int | None = None
     edits: list[JSON] = field(default_factory=list)
-    # When the member first saw an answer after a deferral: the first followup (which fills
-    # the "thinking" message) or edit of the original response.
+    # When the member first saw an answer: a message response, or the first followup or edit
+    # that replaced a deferral's "thinking" message (what "time to the final answer" reads).
     answered_at: float | None = None
 
     @property

@@ -21,7 +21,7 @@ from aiohttp import BodyPartReader, web
 
 from .errors import ApiError, json_response
 from .models import JSON, StoredMessage
-from .ratelimits import BucketKind
+from .ratelimits import BucketKind, credential_of
 from .state import Upload, World
 
 if TYPE_CHECKING:
@@ -141,13 +141,16 @@ class RestApi:
         call: RestCall | None = None
         try:
             bearer = self._authenticate(ep, request)
+            credential = credential_of(request.headers.get("Authorization", ""), request.remote)
             if emu.settings.rate_limits and not ep.global_exempt:
-                retry = emu.limits.global_retry_after(started)
+                retry = emu.limits.global_retry_after(started, credential)
                 if retry is not None:
                     rec.update(rate_limited="global", status=429)
                     return self._global_429(retry)
             major = request.match_info.get(ep.major, "") if ep.major else ""
-            headers, over = emu.limits.consume(f"{ep.method} {ep.path}", major, ep.bucket, started)
+            headers, over = emu.limits.consume(
+                f"{ep.method} {ep.path}", major, ep.bucket, started, credential
+            )
             if over is not None:
                 rec.update(rate_limited="route", status=429)
                 return self._route_429(over, headers)

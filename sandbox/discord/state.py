@@ -122,6 +122,7 @@ class World:
         owner_id: int | None = None,
         channels: Sequence[JSON] | None = None,
         bot_member: bool = True,
+        furnished: bool = False,
     ) -> Guild:
         gid = int(id) if id else self.guild_ids.next()
         if owner_id is None:
@@ -134,6 +135,7 @@ class World:
             owner_id=int(owner_id),
             bot_role_id=self.ids.next(),
             bot_member=bot_member,
+            furnished=furnished,
         )
         self.guilds[gid] = guild
         for i, spec in enumerate(channels or [{"name": "general"}]):

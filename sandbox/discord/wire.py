@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .furniture import furnish
 from .models import (
     ALL_PERMISSIONS,
     BOT_ROLE_PERMISSIONS,
@@ -151,6 +152,10 @@ def guild_json(world: World, g: Guild, create: bool = False) -> JSON:
         "premium_progress_bar_enabled": False,
     }
     if create:
+        furniture = furnish(g) if g.furnished else {}
+        d["roles"] += furniture.get("roles", [])
+        d["emojis"] = furniture.get("emojis", [])
+        d["stickers"] = furniture.get("stickers", [])
         d.update(
             {
                 "joined_at": iso(g.joined_at),
@@ -161,8 +166,9 @@ def guild_json(world: World, g: Guild, create: bool = False) -> JSON:
                 "members": [bot_member_json(world, g)],
                 "channels": [
                     channel_json(world, world.channels[c], with_guild=False) for c in g.channel_ids
-                ],
-                "threads": [],
+                ]
+                + furniture.get("channels", []),
+                "threads": furniture.get("threads", []),
                 "presences": [],
                 "stage_instances": [],
                 "guild_scheduled_events": [],

@@ -66,7 +66,7 @@ async def test_encores_nonce_makes_the_retry_after_discord_py_gives_up_post_once
     call. Without Encore's nonce it posts a second digest; with it (and `enforce_nonce`)
     Discord hands back the message the first attempt created."""
     digest = await todays_digest(sandbox)
-    poster = DiscordPoster(sandbox.bot, per_second=50)
+    poster = DiscordPoster(sandbox.bot)
     without, with_nonce = await new_channel(sandbox, "plain"), await new_channel(sandbox, "nonce")
     nonces = {without: None, with_nonce: digest_nonce(4242)}
     for channel in nonces:

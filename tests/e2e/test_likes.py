@@ -585,7 +585,7 @@ async def test_a_digest_post_carries_like_buttons_that_like_a_releases_first_tra
     await sandbox.services.releases.ingest()
     [newest] = await sandbox.services.releases.recent(limit=1)
     digest = await sandbox.services.digests.build(newest.release_date, "UTC")
-    message_id = await DiscordPoster(sandbox.bot, per_second=50).post(sandbox.channel_id, digest)
+    message_id = await DiscordPoster(sandbox.bot).post(sandbox.channel_id, digest)
     post = await sandbox.message(message_id)
     buttons = [b for row in post["components"] for b in row["components"]]
     assert 0 < len(buttons) <= 10

@@ -56,7 +56,7 @@ async def test_a_collaborations_digest_has_one_like_per_release_and_is_accepted(
     sandbox: Sandbox,
 ) -> None:
     digest = await collaboration(sandbox)
-    poster = DiscordPoster(sandbox.bot, 50)
+    poster = DiscordPoster(sandbox.bot)
 
     message_id = await poster.post(sandbox.channel_id, digest, nonce="dg-collab")
 

@@ -65,6 +65,8 @@ async def callback(call: RestCall) -> Any:
             ephemeral = bool(target.flags & EPHEMERAL)
             # @original of a component interaction is the message it is attached to
             it.original_id = target.id
+    if rtype in (4, 7):
+        it.answered_at = now
     it.response = {
         "type": rtype,
         "data": data,

@@ -231,3 +231,24 @@ async def test_a_callback_whose_data_is_not_an_object_is_refused(
     assert status == 400 and answer["code"] == 50035
     assert at(answer["errors"], "data") == ["DICT_TYPE_CONVERT"]
     assert (await ctl.interaction(injected["id"]))["response"] is None
+
+
+async def test_a_deferral_is_not_an_answer_until_its_followup_replaces_the_thinking_message(
+    ctl: DiscordControl, client: Discord, world: dict[str, Any]
+) -> None:
+    injected = await _command(ctl, world)
+    status, _ = await client.answer(injected, {"type": 5, "data": {"flags": 64}})
+    assert status == 200
+    deferred = await ctl.interaction(injected["id"])
+    assert deferred["response"]["type"] == 5 and deferred["answered_at"] is None
+
+    url = f"{client.emu.api_url}/webhooks/{client.emu.application_id}/{injected['token']}"
+    async with client.http.post(url, json={"content": "found it"}) as resp:
+        assert resp.status in (200, 204)
+    answered = await ctl.interaction(injected["id"])
+    assert answered["answered_at"] >= answered["response"]["at"]
+
+    direct = await _command(ctl, world)
+    status, _ = await client.answer(direct, {"type": 4, "data": {"content": "at once"}})
+    record = await ctl.interaction(direct["id"])
+    assert status == 200 and record["answered_at"] == record["response"]["at"]

@@ -1,0 +1,211 @@
+"""Admission under load: 2,000 slash commands at full speed while another process keeps one core
+busy. Every command must be acknowledged within Discord's 3 s and get its final answer.
+
+The emulators and `encore run` are separate processes; a competing process spins on one core
+(the machine's two cores are shared by the emulators, PostgreSQL, Encore and it). The mix is
+/releases, /likes, /shuffle next, /account and /np (a Spotify call) from linked members. The
+Discord emulator times the acknowledgement (dispatch of INTERACTION_CREATE to the first
+response) and the final answer (the first message the member sees).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiohttp
+from cryptography.fernet import Fernet
+
+from bench.interaction_latency import cpu_seconds, link
+from bench.report import discord_refusals, machine, percentile, sized, table, verdict
+from sandbox.database import scratch_database
+from sandbox.discord import DiscordControl
+from sandbox.processes import emulator, encore_env, free_port, process, wait_until_up
+from sandbox.spotify import SpotifyControl
+
+MEMBERS = sized(20, 3)
+COMMANDS = int(os.environ.get("BENCH_COMMANDS", str(sized(2000, 60))))
+IN_FLIGHT = 64  # injections at once: as fast as the emulator takes them
+DEADLINE_MS = 3000.0
+BUSY = "too busy"  # bot.ui.admission.BUSY
+MIX: list[tuple[str, dict[str, Any]]] = [
+    ("releases", {}),
+    ("likes", {}),
+    ("shuffle next", {}),
+    ("account", {}),
+    ("np", {}),
+]
+
+
+async def fire(
+    discord: DiscordControl, guild: dict[str, Any], members: list[int], count: int
+) -> list[str]:
+    channel = guild["channels"][0]["id"]
+    semaphore = asyncio.Semaphore(IN_FLIGHT)
+
+    async def one(index: int) -> str:
+        name, options = MIX[index % len(MIX)]
+        async with semaphore:
+            injected = await discord.command(
+                name,
+                members[index % len(members)],
+                guild_id=guild["id"],
+                channel_id=channel,
+                options=options,
+            )
+        return str(injected["id"])
+
+    return list(await asyncio.gather(*(one(index) for index in range(count))))
+
+
+def answered_at(record: dict[str, Any]) -> float | None:
+    """When the member saw the final answer (the emulator's record: a message response, or
+    what replaced the deferral's "thinking" message)."""
+    at = record.get("answered_at")
+    return None if at is None else float(at)
+
+
+def final_text(record: dict[str, Any]) -> str:
+    shown = (record.get("followups") or [None])[0] or record.get("original") or {}
+    return str(shown.get("content") or "")
+
+
+async def settle(discord: DiscordControl, ids: list[str], patience: float) -> list[dict[str, Any]]:
+    """The interactions' records once all are answered, or after `patience` s without one.
+
+    Each is long-polled alone, in the order fired: listing every record while the bot works
+    would cost the emulator (one process, as the bot's Discord) more than the commands do."""
+    for interaction_id in ids:
+        record = await discord.interaction(interaction_id, wait=patience, until="answered")
+        if answered_at(record) is None and not record.get("late_responses"):
+            patience = 0  # one never answered: the rest are read as they are
+    wanted = set(ids)
+    return [r for r in await discord.interactions() if r["id"] in wanted]
+
+
+def figures(records: list[dict[str, Any]], count: int) -> dict[str, Any]:
+    acknowledged: list[float] = []
+    final: list[float] = []
+    late = unanswered = busy = 0
+    for record in records:
+        response = record.get("response")
+        if response is None or response.get("error") or record.get("late_responses"):
+            late += 1
+        else:
+            acknowledged.append(float(response["latency_ms"]))
+            if float(response["latency_ms"]) > DEADLINE_MS:
+                late += 1
+        at = answered_at(record)
+        if at is None:
+            unanswered += 1
+            continue
+        final.append((at - float(record["dispatched_at"])) * 1000)
+        busy += BUSY in final_text(record)
+    unanswered += count - len(records)
+    return {
+        "acknowledged": acknowledged,
+        "final": final,
+        "late": late,
+        "unanswered": unanswered,
+        "busy": busy,
+    }
+
+
+async def main() -> int:
+    async with (
+        emulator("discord") as discord_base,
+        emulator("spotify") as spotify_base,
+        scratch_database("encore_bench") as database_url,
+        DiscordControl(discord_base) as discord,
+        SpotifyControl(spotify_base) as spotify,
+        aiohttp.ClientSession() as http,
+    ):
+        port = free_port()
+        public_url = f"http://127.0.0.1:{port}"
+        env = encore_env(
+            discord_base,
+            spotify_base,
+            database_url,
+            Fernet.generate_key().decode(),
+            PUBLIC_URL=public_url,
+            WEB_PORT=str(port),
+            WEB_RATE_LIMIT="0",
+        )
+        guild = await discord.create_guild("Bench", channels=[{"name": "general"}])
+        sync = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "sync-commands", env={**env, "PYTHONPATH": str(Path.cwd())}
+        )
+        assert await sync.wait() == 0
+        with process(
+            [sys.executable, "-m", "bot", "run"], env, log=Path("/tmp/encore-bench-admission.log")
+        ) as encore:
+            await wait_until_up(f"{public_url}/health")
+            members = []
+            for index in range(MEMBERS):
+                await spotify.create_user(f"member{index}", liked=60, playlists=2)
+                member = int((await discord.create_user(f"member{index}"))["id"])
+                await link(discord, spotify, http, guild, member, f"member{index}", public_url)
+                started = await discord.command(
+                    "shuffle start",
+                    member,
+                    guild_id=guild["id"],
+                    channel_id=guild["channels"][0]["id"],
+                    options={"source": "liked"},
+                )
+                await discord.interaction(started["id"], wait=20, until="followup")
+                members.append(member)
+            spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            try:
+                cpu_before = cpu_seconds(encore.pid)
+                started_at = time.monotonic()
+                ids = await fire(discord, guild, members, COMMANDS)
+                records = await settle(discord, ids, patience=30)
+                elapsed = time.monotonic() - started_at
+                cpu = cpu_seconds(encore.pid) - cpu_before
+            finally:
+                spinner.terminate()
+                spinner.wait()
+        refused = await discord_refusals(discord)
+    found = figures(records, len(ids))
+    print(
+        table(
+            f"Admission: {len(ids):,} commands at full speed, one core kept busy by another process",
+            ["figure", "measured", "goal"],
+            [
+                ["unanswered (no final answer)", found["unanswered"], "0"],
+                ["acknowledged late (> 3 s or 10062)", found["late"], "0"],
+                ["told to try again (busy)", found["busy"], "0"],
+                [
+                    "p50 / p99 to acknowledgement",
+                    f"{percentile(found['acknowledged'], 0.5):.0f} / "
+                    f"{percentile(found['acknowledged'], 0.99):.0f} ms",
+                    "p99 < 3,000 ms",
+                ],
+                [
+                    "p50 / p99 to final answer",
+                    f"{percentile(found['final'], 0.5):.0f} / "
+                    f"{percentile(found['final'], 0.99):.0f} ms",
+                    "reported",
+                ],
+                ["all answered after", f"{elapsed:.1f} s", "reported"],
+                ["bot CPU per command", f"{cpu * 1000 / max(len(ids), 1):.1f} ms", "reported"],
+            ],
+        )
+    )
+    print(f"\nMachine: {machine()}; emulators, `encore run` and a spinning process apart")
+    failed = verdict(refused)
+    if found["unanswered"] or found["late"]:
+        print("FAIL: interactions were lost or acknowledged late")
+        return 1
+    return failed
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
