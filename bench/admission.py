@@ -27,7 +27,14 @@ from bench.interaction_latency import cpu_seconds, link
 from bench.report import discord_refusals, machine, percentile, sized, table, verdict
 from sandbox.database import scratch_database
 from sandbox.discord import DiscordControl
-from sandbox.processes import emulator, encore_env, free_port, process, wait_until_up
+from sandbox.processes import (
+    emulator,
+    encore_env,
+    free_port,
+    process,
+    sync_commands,
+    wait_until_up,
+)
 from sandbox.spotify import SpotifyControl
 
 MEMBERS = sized(20, 3)
@@ -141,10 +148,7 @@ async def main() -> int:
             WEB_RATE_LIMIT="0",
         )
         guild = await discord.create_guild("Bench", channels=[{"name": "general"}])
-        sync = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "sync-commands", env={**env, "PYTHONPATH": str(Path.cwd())}
-        )
-        assert await sync.wait() == 0
+        await sync_commands({**env, "PYTHONPATH": str(Path.cwd())}, Path.cwd())
         with process(
             [sys.executable, "-m", "bot", "run"], env, log=Path("/tmp/encore-bench-admission.log")
         ) as encore:

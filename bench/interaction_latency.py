@@ -31,7 +31,14 @@ from bench.report import discord_refusals, machine, percentile, sized, table, ve
 from sandbox.browser import Browser, follow_link
 from sandbox.database import scratch_database
 from sandbox.discord import DiscordControl
-from sandbox.processes import emulator, encore_env, free_port, process, wait_until_up
+from sandbox.processes import (
+    emulator,
+    encore_env,
+    free_port,
+    process,
+    sync_commands,
+    wait_until_up,
+)
 from sandbox.spotify import SpotifyControl
 
 MEMBERS = sized(20, 3)
@@ -214,10 +221,7 @@ async def measure(label: str, extra_env: dict[str, str], source: Path | None) ->
         code = str(source or Path.cwd())
         env["PYTHONPATH"] = code
         guild = await discord.create_guild("Bench", channels=[{"name": "general"}])
-        sync = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "sync-commands", env=env, cwd=code
-        )
-        assert await sync.wait() == 0
+        await sync_commands(env, code)
         with process(
             [sys.executable, "-m", "bot", "run"],
             env,

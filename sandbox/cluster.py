@@ -14,7 +14,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from sandbox.discord import DiscordControl
-from sandbox.processes import ROOT, emulator, encore_env, process
+from sandbox.processes import ROOT, emulator, encore_env, process, sync_commands
 from sandbox.spotify import SpotifyControl
 
 Role = tuple[str, Sequence[str], Mapping[str, str]]  # (name, `python -m bot` args, env)
@@ -59,18 +59,7 @@ async def cluster(
         )
         if servers:
             await discord.create_guilds_bulk(servers, "server")
-        sync = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "sync-commands",
-            env={**environment, "PYTHONPATH": str(ROOT)},
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        said, _ = await sync.communicate()
-        assert sync.returncode == 0, f"encore sync-commands failed: {said.decode()[-2000:]}"
+        await sync_commands({**environment, "PYTHONPATH": str(ROOT)})
         with ExitStack() as processes:
             for name, args, extra in roles:
                 processes.enter_context(

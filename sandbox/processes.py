@@ -15,7 +15,16 @@ import aiohttp
 
 from sandbox.ports import free_port
 
-__all__ = ["ROOT", "emulator", "encore_env", "free_port", "process", "rss_mib", "wait_until_up"]
+__all__ = [
+    "ROOT",
+    "emulator",
+    "encore_env",
+    "free_port",
+    "process",
+    "rss_mib",
+    "sync_commands",
+    "wait_until_up",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,3 +105,19 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+async def sync_commands(env: Mapping[str, str], cwd: Path | str = ROOT) -> None:
+    """`encore sync-commands` in a child process, quietly: its output is shown only if it fails."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "sync-commands",
+        env={"PYTHONPATH": str(cwd), **env},
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    said, _ = await child.communicate()
+    assert child.returncode == 0, f"encore sync-commands failed: {said.decode()[-2000:]}"
