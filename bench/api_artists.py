@@ -166,10 +166,10 @@ async def wrk(base: str, path: str, script: str | None) -> Load:
     requests = re.search(r"(\d+) requests in ([\d.]+)(\w+)", output)
     assert requests is not None and child.returncode == 0, output
     seconds = _ms(requests.group(2) + requests.group(3)) / 1000
-    # The latency distribution's own lines ("     50%    2.40ms"), not a "+/- Stdev" share
-    # such as "85.50%" that happens to end in the same digits.
-    p50 = re.search(r"^\s+50%\s+(\S+)$", output, re.M)
-    p99 = re.search(r"^\s+99%\s+(\S+)$", output, re.M)
+    # The latency distribution's own lines ("     50%    2.40ms"; seconds are padded: "1.42s "),
+    # not a "+/- Stdev" share such as "85.50%" that happens to end in the same digits.
+    p50 = re.search(r"^\s+50%\s+(\S+)\s*$", output, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)\s*$", output, re.M)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(r"Socket errors: (.*)", output)
     statuses = f"non-2xx/3xx: {errors.group(1) if errors else 0}"
