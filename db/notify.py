@@ -30,13 +30,13 @@ async def listen(
 ) -> None:
     """Call `wake` on each notification on `channel`, and after each (re)connection; forever.
 
-    The connection is made from the engine's URL (host or socket, credentials, SSL), outside
-    its pool (it is held for as long as the process runs)."""
+    The connection is made with the engine's own URL and options, outside its pool (it is held
+    for as long as the process runs)."""
     args, params = engine.dialect.create_connect_args(engine.url)
     while True:
         try:
             connection: Any = await asyncpg.connect(*args, **params)
-        except Exception as error:  # whatever the cause, polling carries on
+        except (OSError, asyncpg.PostgresError) as error:
             log.warning(
                 "Cannot listen for %s notifications (%s); polling until it can",
                 channel,
@@ -47,7 +47,7 @@ async def listen(
         try:
             await _hear(connection, channel, wake)
             log.warning("Stopped hearing %s notifications; polling until it can listen", channel)
-        except Exception as error:  # whatever the cause, polling carries on
+        except (OSError, asyncpg.PostgresError) as error:
             log.warning("Listening for %s failed (%s)", channel, type(error).__name__)
         finally:
             if not connection.is_closed():
