@@ -7,11 +7,6 @@ claims a message as soon as there is room for it and records each outcome as soo
 known, so a burst (100 members linking at once) is not sent one batch after another. `available_at` is the lease: a claimed message is nobody else's
 until then, so a process that dies mid-send leaves its messages to be retried when it runs
 out. The claim bumps `attempts`, which tells a late outcome from a stale claim.
-
-Whoever queues a DM (the web role confirming a link, a worker's radar), the loop hears of it
-at once: a trigger notifies `NOTIFY_CHANNEL` when the inserting transaction commits
-(migration 0008), and `run` listens for it (`db.notify`). Polling every `idle` seconds stays
-as the fallback.
 """
 
 from __future__ import annotations
@@ -19,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,10 +32,6 @@ MAX_ATTEMPTS = 5
 LEASE = dt.timedelta(minutes=2)  # how long a claimed message is this process's to send
 SEND_TIMEOUT = 60.0  # a send gives up well within its lease, so two never overlap
 SENDS_AT_ONCE = 25  # DMs in flight per process; the shared budget paces them (bot.discord_budget)
-NOTIFY_CHANNEL = "encore_outbox"  # notified by the outbox table's insert trigger on commit
-
-# Runs forever, calling its argument whenever another process may have queued a DM.
-Listen = Callable[[Callable[[], None]], Coroutine[Any, Any, None]]
 
 
 class Undeliverable(Exception):
@@ -81,12 +72,9 @@ class _Outcome:
 
 
 class Outbox:
-    def __init__(
-        self, sessions: SessionFactory, clock: Clock, *, listen: Listen | None = None
-    ) -> None:
+    def __init__(self, sessions: SessionFactory, clock: Clock) -> None:
         self._sessions = sessions
         self._clock = clock
-        self._listen = listen
         self._wake = asyncio.Event()
 
     def add_dm(
@@ -237,9 +225,6 @@ class Outbox:
         """Deliver forever (a background task of the gateway and worker roles): up to
         `SENDS_AT_ONCE` DMs in flight, each claimed as soon as there is room for it."""
         in_flight: set[asyncio.Task[None]] = set()
-        listening: asyncio.Task[None] | None = None
-        if self._listen is not None:
-            listening = asyncio.create_task(self._listen(self._wake.set))
         try:
             while True:
                 room = SENDS_AT_ONCE - len(in_flight)
@@ -259,7 +244,5 @@ class Outbox:
                 else:
                     await self.wait_for_work(idle)
         finally:
-            if listening is not None:
-                listening.cancel()
             for task in in_flight:
                 task.cancel()  # their leases run out; whoever sends them uses the same nonce

@@ -4,25 +4,14 @@ each message delivered once across processes, and retried when its sender died."
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 from collections import Counter
 
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import func, select
 
 from bot.clock import FrozenClock, SystemClock
-from bot.outbox import (
-    LEASE,
-    MAX_ATTEMPTS,
-    NOTIFY_CHANNEL,
-    SENDS_AT_ONCE,
-    Listen,
-    Outbox,
-    Undeliverable,
-)
-from db import notify
+from bot.outbox import LEASE, MAX_ATTEMPTS, SENDS_AT_ONCE, Outbox, Undeliverable
 from db.engine import SessionFactory, create_engine, session_factory
 from db.models import OutboxMessage
 from tests.database_activity import DatabaseActivity
@@ -259,61 +248,3 @@ async def test_a_delivery_loop_stopped_mid_send_leaves_its_dms_to_the_next_with_
     assert await outbox.deliver_due(send) == 3
     # the same nonce on both attempts: Discord (enforce_nonce) returns the first message
     assert all(len(sent) == 2 and sent[0] == sent[1] for sent in nonces.values())
-
-
-# -- woken by PostgreSQL, not by the next poll ----------------------------------------------
-
-
-def listening(engine: AsyncEngine, retry: float = 0.1) -> Listen:
-    return lambda wake: notify.listen(engine, NOTIFY_CHANNEL, wake, retry=retry)
-
-
-async def listeners(sessions: SessionFactory) -> list[int]:
-    async with sessions() as session:
-        found = await session.scalars(
-            text(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND query ILIKE 'LISTEN%'"
-            )
-        )
-        return list(found)
-
-
-async def test_a_dm_another_process_queues_is_sent_at_once_even_after_the_listener_is_cut(
-    clean_database: str,
-) -> None:
-    """The delivering process polls once an hour here: only the commit's notification (and,
-    after its connection is cut, the reconnection) can wake it."""
-    deliverer_engine, web_engine = create_engine(clean_database), create_engine(clean_database)
-    clock = frozen_just_ahead()
-    deliverer = Outbox(session_factory(deliverer_engine), clock, listen=listening(deliverer_engine))
-    web_sessions = session_factory(web_engine)
-    web = Outbox(web_sessions, clock)  # the web role queues DMs but never delivers them
-    sent: asyncio.Queue[int] = asyncio.Queue()
-
-    async def send(user: int, content: str, nonce: str = "") -> None:
-        sent.put_nowait(user)
-
-    loop = asyncio.create_task(deliverer.run(send, idle=3600))
-    try:
-        await queue_dms(web_sessions, web, range(1, 2))
-        async with asyncio.timeout(20):
-            assert await sent.get() == 1
-
-        async with asyncio.timeout(20):
-            while not (pids := await listeners(web_sessions)):
-                await asyncio.sleep(0.05)
-        async with web_sessions() as session:
-            await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pids[0]})
-        await queue_dms(web_sessions, web, range(2, 3))  # possibly while nobody listens
-        async with asyncio.timeout(20):
-            assert await sent.get() == 2
-        await queue_dms(web_sessions, web, range(3, 4))  # heard on the new connection
-        async with asyncio.timeout(20):
-            assert await sent.get() == 3
-    finally:
-        loop.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await loop
-        await deliverer_engine.dispose()
-        await web_engine.dispose()
