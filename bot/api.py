@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.releases import ReleaseService
 from bot.services import Services
-from bot.single_flight import SingleFlight
+from bot.single_flight import KeptAnswers
 from bot.web_security import RateLimiter, client_address
 
 CACHE_CONTROL = "public, max-age=300"
@@ -91,8 +90,7 @@ class ReleaseApi:
     ) -> None:
         self._releases = releases
         self._clock = clock
-        self._answers: OrderedDict[tuple[object, ...], Rendered] = OrderedDict()
-        self._fills: SingleFlight[tuple[object, ...], Rendered] = SingleFlight()
+        self._answers: KeptAnswers[tuple[object, ...], Rendered] = KeptAnswers(self.CACHED_ANSWERS)
         # Answers served from the cache cost nothing; building one costs queries, so each
         # client has a budget of misses (walking every parameter combination is refused).
         self._misses = misses
@@ -113,16 +111,10 @@ class ReleaseApi:
             ):
                 raise TooManyMisses
 
-            async def fill() -> Rendered:
-                built = render(await build())
-                self._answers[full_key] = built
-                if len(self._answers) > self.CACHED_ANSWERS:
-                    self._answers.popitem(last=False)
-                return built
+            async def rendered_answer() -> Rendered:
+                return render(await build())
 
-            rendered = await self._fills.run(full_key, fill)
-        else:
-            self._answers.move_to_end(full_key)
+            rendered = await self._answers.fill(full_key, rendered_answer)
         return rendered
 
     async def artists(self, request: web.Request) -> web.StreamResponse:

@@ -2,12 +2,14 @@
 
 A cache miss under load is asked for by many requests at once; without this each of them
 would run the same queries. The first caller runs it; the others await its outcome (its
-value, or its exception). Nothing is kept once it ends: caching is the caller's business.
+value, or its exception). `SingleFlight` keeps nothing once a computation ends; `KeptAnswers`
+adds the cache most callers want around it: the answers used last, each built once.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
@@ -50,3 +52,35 @@ class SingleFlight(Generic[K, V]):
             return value
         finally:
             del self._flights[key]
+
+
+class KeptAnswers(Generic[K, V]):
+    """The `size` answers used last (least recently used go first); a missing one is built
+    once however many ask for it at the same time."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._kept: OrderedDict[K, V] = OrderedDict()
+        self._fills: SingleFlight[K, V] = SingleFlight()
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def get(self, key: K) -> V | None:
+        """The kept answer (now the most recently used), or None."""
+        value = self._kept.get(key)
+        if value is not None:
+            self._kept.move_to_end(key)
+        return value
+
+    async def fill(self, key: K, build: Callable[[], Awaitable[V]]) -> V:
+        """Build the answer for `key` (or join the build in flight) and keep it."""
+
+        async def build_and_keep() -> V:
+            value = await build()
+            self._kept[key] = value
+            if len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+            return value
+
+        return await self._fills.run(key, build_and_keep)

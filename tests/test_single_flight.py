@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bot.single_flight import SingleFlight
+from bot.single_flight import KeptAnswers, SingleFlight
 
 
 async def test_concurrent_callers_of_one_key_share_one_computation() -> None:
@@ -88,3 +89,23 @@ async def test_a_cancelled_waiter_cancels_nobody_and_a_cancelled_computer_hands_
     for task in (first, other):
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_kept_answers_build_each_key_once_and_drop_the_least_recently_used() -> None:
+    kept: KeptAnswers[str, str] = KeptAnswers(2)
+    built: list[str] = []
+
+    def builder(key: str) -> Callable[[], Awaitable[str]]:
+        async def build() -> str:
+            built.append(key)
+            await asyncio.sleep(0)
+            return key.upper()
+
+        return build
+
+    assert await asyncio.gather(*(kept.fill("a", builder("a")) for _ in range(5))) == ["A"] * 5
+    await kept.fill("b", builder("b"))
+    assert kept.get("a") == "A"  # now the most recently used
+    await kept.fill("c", builder("c"))  # drops "b", used longest ago
+    assert (kept.get("a"), kept.get("b"), kept.get("c")) == ("A", None, "C")
+    assert built == ["a", "b", "c"] and len(kept) == 2

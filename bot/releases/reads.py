@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import Clock
 from bot.releases.dates import format_release_date
-from bot.single_flight import SingleFlight
+from bot.single_flight import KeptAnswers, SingleFlight
 from db.engine import SessionFactory
 from db.models import Artist, Release, ReleaseArtist
 
@@ -130,9 +129,8 @@ class ReleaseCopy:
         self._version_generation = 0  # moved by forget_version: a read in flight is stale
         self._version_flight: SingleFlight[str, dt.datetime | None] = SingleFlight()
         # Answers of latest_by_artist, keyed by what they depend on (see there).
-        self._latest: OrderedDict[tuple[object, ...], tuple[ArtistReleases, ...]] = OrderedDict()
-        self._latest_fills: SingleFlight[tuple[object, ...], tuple[ArtistReleases, ...]] = (
-            SingleFlight()
+        self._latest: KeptAnswers[tuple[object, ...], tuple[ArtistReleases, ...]] = KeptAnswers(
+            self.LATEST_KEPT
         )
 
     async def count(self) -> int:
@@ -210,7 +208,6 @@ class ReleaseCopy:
         if known is not None:
             cached = self._latest.get((limit, days, today, known[0]))
             if cached is not None:
-                self._latest.move_to_end((limit, days, today, known[0]))
                 return list(cached)  # no query at all
         # One session for what is missing (the version, the answer), opened only if a query
         # is run here: a reader that joins another's version read takes no connection.
@@ -219,17 +216,11 @@ class ReleaseCopy:
             cached = self._latest.get(key)
             if cached is None:
 
-                async def fill() -> tuple[ArtistReleases, ...]:
+                async def build() -> tuple[ArtistReleases, ...]:
                     connection = await on_demand.connection()
-                    built = tuple(await self._latest_by_artist(limit, days, connection))
-                    self._latest[key] = built
-                    if len(self._latest) > self.LATEST_KEPT:
-                        self._latest.popitem(last=False)
-                    return built
+                    return tuple(await self._latest_by_artist(limit, days, connection))
 
-                cached = await self._latest_fills.run(key, fill)
-            else:
-                self._latest.move_to_end(key)
+                cached = await self._latest.fill(key, build)
         return list(cached)
 
     async def _latest_by_artist(
