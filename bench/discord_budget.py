@@ -18,15 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert
 
 from bench.report import discord_refusals, machine, sized, table, verdict
 from bot.discord_budget import EXEMPT_PATHS
-from db.engine import create_engine
-from db.models import OutboxMessage
 from sandbox.cluster import cluster
 from sandbox.database import scratch_database
-from sandbox.harness import digest_posts, schedule_digests_now
+from sandbox.harness import digest_posts, queue_dms, schedule_digests_now
 from tests.drains import digests_settled, outbox_drained
 
 SERVERS = sized(300, 10)
@@ -62,22 +59,9 @@ async def run(shared: bool) -> tuple[list[object], list[str], bool]:
                 guilds = await discord.guilds()
                 before = (await discord.ratelimits())["global_429s"]
                 since = time.time()
-                engine = create_engine(url, pool_size=1)
-                try:
-                    async with engine.begin() as connection:
-                        await connection.execute(
-                            insert(OutboxMessage),
-                            [
-                                {
-                                    "discord_user_id": member,
-                                    "kind": "notice",
-                                    "payload": {"content": f"Notice {n} for you."},
-                                }
-                                for n, member in enumerate(members)
-                            ],
-                        )
-                finally:
-                    await engine.dispose()
+                await queue_dms(
+                    url, {member: f"Notice {n} for you." for n, member in enumerate(members)}
+                )
                 await schedule_digests_now(url, guilds)
                 await outbox_drained(url, timeout=300)
                 await digests_settled(url, timeout=300)

@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -594,6 +595,28 @@ async def schedule_digests_now(database_url: str, guilds: list[dict[str, Any]]) 
                         "next_run_at": now - dt.timedelta(minutes=1),
                     }
                     for guild in guilds
+                ],
+            )
+    finally:
+        await engine.dispose()
+
+
+async def queue_dms(database_url: str, texts: Mapping[int, str]) -> None:
+    """Queue a text DM for each member in the outbox, in one transaction, as another process
+    would (the delivering processes find them at their next poll)."""
+    from sqlalchemy import insert
+
+    from db.engine import create_engine
+    from db.models import OutboxMessage
+
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                insert(OutboxMessage),
+                [
+                    {"discord_user_id": member, "kind": "notice", "payload": {"content": text}}
+                    for member, text in texts.items()
                 ],
             )
     finally:

@@ -6,12 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import insert
-
-from db.engine import create_engine
-from db.models import OutboxMessage
 from sandbox.cluster import cluster
-from sandbox.harness import digest_posts, schedule_digests_now
+from sandbox.harness import digest_posts, queue_dms, schedule_digests_now
 from tests.drains import digests_settled, outbox_drained
 
 SERVERS = 60
@@ -39,22 +35,10 @@ async def test_four_processes_at_full_speed_are_never_refused_by_the_global_limi
         members = [int((await discord.create_user(f"member{n}"))["id"]) for n in range(MEMBERS)]
         guilds = await discord.guilds()
         before = await discord.ratelimits()
-        engine = create_engine(clean_database, pool_size=1)
-        try:
-            async with engine.begin() as connection:
-                await connection.execute(
-                    insert(OutboxMessage),
-                    [
-                        {
-                            "discord_user_id": member,
-                            "kind": "notice",
-                            "payload": {"content": f"Hello member {n}, here is your notice."},
-                        }
-                        for n, member in enumerate(members)
-                    ],
-                )
-        finally:
-            await engine.dispose()
+        await queue_dms(
+            clean_database,
+            {member: f"Hello member {n}, here is your notice." for n, member in enumerate(members)},
+        )
         await schedule_digests_now(clean_database, guilds)
 
         await outbox_drained(clean_database, timeout=90)
