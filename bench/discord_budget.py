@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-from bench.report import discord_refusals, machine, sized, table, verdict
+from bench.report import QUICK, discord_refusals, machine, sized, table, verdict
 from bot.discord_budget import EXEMPT_PATHS
 from sandbox.cluster import cluster
 from sandbox.database import scratch_database
@@ -91,7 +91,9 @@ async def run(shared: bool) -> tuple[list[object], list[str], bool]:
         f"{ideal:.2f} s",
         f"{elapsed / ideal:.3f}x",
     ]
-    met = complete and (not shared or (global_429s == 0 and elapsed / ideal <= 1.05))
+    # --quick sends a few dozen requests: too few for the time ratio to mean anything.
+    on_time = QUICK or elapsed / ideal <= 1.05
+    met = complete and (not shared or (global_429s == 0 and on_time))
     return row, refused, met
 
 
