@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,14 +71,23 @@ async def cluster(
                 )
             running = Cluster(discord, spotify, database_url, logs)
             if any("gateway" in args for _, args, _ in roles):
-                await _shards_ready(running, shard_count, servers)
+                await shards_ready(discord, shard_count, servers, running.log_tails)
             yield running
 
 
-async def _shards_ready(running: Cluster, shard_count: int, servers: int) -> None:
-    deadline = time.monotonic() + 90
+async def shards_ready(
+    discord: DiscordControl,
+    shard_count: int,
+    servers: int,
+    logs: Callable[[], str],
+    *,
+    timeout: float = 90,
+) -> None:
+    """Until `shard_count` shards are connected and hold `servers` guilds between them; a
+    timeout fails with the emulator's view and the processes' `logs`."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        state = await running.discord.state()
+        state = await discord.state()
         ready = [s for s in state.get("shards", []) if s.get("connected")]
         if (
             len(ready) == shard_count
@@ -86,4 +95,4 @@ async def _shards_ready(running: Cluster, shard_count: int, servers: int) -> Non
         ):
             return
         await asyncio.sleep(0.3)
-    raise AssertionError(f"shards did not connect: {state}\n{running.log_tails()}")
+    raise AssertionError(f"shards did not connect: {state}\n{logs()}")

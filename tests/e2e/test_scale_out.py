@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import sys
-import time
 from collections.abc import AsyncIterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -17,9 +15,10 @@ from sqlalchemy import func, insert, select
 from db.engine import create_engine
 from db.models import RadarArtist, RadarDelivery, RadarSettings, RadarWatch
 from sandbox.browser import Browser, follow_link
+from sandbox.cluster import shards_ready
 from sandbox.discord import DiscordControl, DiscordEmulator
 from sandbox.harness import digest_posts, render, schedule_digests_now
-from sandbox.processes import encore_env, free_port, process, wait_until_up
+from sandbox.processes import encore_env, free_port, process, sync_commands, wait_until_up
 from sandbox.spotify import SpotifyControl, SpotifyEmulator
 from tests.drains import digests_settled, outbox_drained, until
 
@@ -62,10 +61,7 @@ async def cluster(clean_database: str, tmp_path: Path) -> AsyncIterator[Cluster]
     )
     await discord.create_guilds_bulk(SERVERS, "server")
     python = sys.executable
-    sync = await asyncio.create_subprocess_exec(
-        python, "-m", "bot", "sync-commands", env={**env, "PYTHONPATH": str(Path.cwd())}
-    )
-    assert await sync.wait() == 0
+    await sync_commands({**env, "PYTHONPATH": str(Path.cwd())}, Path.cwd())
     with ExitStack() as stack:
         roles = [
             ("gateway-a", ["gateway"], {"SHARD_IDS": "0-1"}),
@@ -81,19 +77,13 @@ async def cluster(clean_database: str, tmp_path: Path) -> AsyncIterator[Cluster]
                 )
             )
         await wait_until_up(f"{public_url}/health")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            state = await discord.state()
-            ready = [s for s in state.get("shards", []) if s.get("connected")]
-            if (
-                len(ready) == SHARDS
-                and sum(len(s.get("guild_ids") or []) for s in ready) == SERVERS
-            ):
-                break
-            await asyncio.sleep(0.3)
-        else:
-            logs = "\n".join(p.read_text()[-2000:] for p in tmp_path.glob("*.log"))
-            raise AssertionError(f"shards did not connect: {state}\n{logs}")
+        await shards_ready(
+            discord,
+            SHARDS,
+            SERVERS,
+            lambda: "\n".join(p.read_text()[-2000:] for p in tmp_path.glob("*.log")),
+            timeout=60,
+        )
         try:
             yield Cluster(discord, spotify, public_url, clean_database)
         finally:
