@@ -18,8 +18,21 @@ from typing import Any
 from discord.state import AutoShardedConnectionState
 
 # What discord.py's Guild reads that Encore uses (`len(bot.guilds)`, `guild.shard_id` from
-# the id) or that says whether the server is there at all.
-KEPT = frozenset({"id", "name", "owner_id", "member_count", "unavailable", "joined_at", "large"})
+# the id) or that says whether the server is there at all; and two levels without which
+# discord.py makes an "unknown" enum value of its own for every server (250 bytes each).
+KEPT = frozenset(
+    {
+        "id",
+        "name",
+        "owner_id",
+        "member_count",
+        "unavailable",
+        "joined_at",
+        "large",
+        "verification_level",
+        "default_message_notifications",
+    }
+)
 
 
 def trimmed_guild(data: dict[str, Any]) -> dict[str, Any]:
