@@ -91,3 +91,19 @@ async def test_guild_wide_role_permissions_count(
         c for c in (await ctl.guild(guild["id"]))["channels"] if c["id"] == world["general"]["id"]
     )
     assert not int(view["bot_permissions"]) & denied
+
+
+async def test_a_channel_the_bot_cannot_view_is_missing_access_to_it(
+    ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
+) -> None:
+    channel_id = world["general"]["id"]
+    await ctl.update_channel(
+        channel_id,
+        permission_overwrites=[
+            {"id": world["guild"]["id"], "type": ROLE, "allow": 0, "deny": VIEW_CHANNEL}
+        ],
+    )
+    with pytest.raises(discord.Forbidden) as refused:
+        await bot.http.get_channel(int(channel_id))
+    assert refused.value.code == 50001
+    assert await _post(bot, channel_id) == 50013
