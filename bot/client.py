@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 
 
 def intents() -> discord.Intents:
-    # Slash commands, buttons and DMs need no privileged intent; guilds gives us
-    # channels and our own permissions for the digest settings.
+    # Slash commands, buttons and DMs need no privileged intent; guilds tells us which
+    # servers we are in (the rest of GUILD_CREATE is dropped: bot/guild_cache.py).
     wanted = discord.Intents.none()
     wanted.guilds = True
     return wanted
@@ -81,8 +81,8 @@ class EncoreBot(commands.AutoShardedBot):
             help_command=None,
             tree_cls=EncoreTree,
             shard_count=shard_count,
-            # Keep only what Encore reads: no members but its own, no messages, and (through
-            # TrimmedConnectionState) no channel, role, thread or emoji it never looks at.
+            # Keep only what Encore reads: no members, no messages, and (through
+            # TrimmedConnectionState) no channel, role, thread or emoji: bare servers.
             member_cache_flags=discord.MemberCacheFlags.none(),
             chunk_guilds_at_startup=False,
             max_messages=None,

@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.channel_access import TextChannelOption, bot_permissions
 from bot.client import EncoreBot
 from bot.digests import timezone_suggestions
 from bot.ui import fit
@@ -47,9 +48,11 @@ class Digest(
     @app_commands.describe(channel="Where the digest is posted")
     @app_commands.checks.has_permissions(manage_guild=True)
     async def channel(
-        self, interaction: discord.Interaction[EncoreBot], channel: discord.TextChannel
+        self,
+        interaction: discord.Interaction[EncoreBot],
+        channel: app_commands.Transform[app_commands.AppCommandChannel, TextChannelOption],
     ) -> None:
-        granted = channel.permissions_for(channel.guild.me)
+        granted = await bot_permissions(interaction, channel.id)
         missing = [label for name, label in NEEDED.items() if not getattr(granted, name)]
         if missing:
             await reply(interaction, missing_permissions(channel.mention, missing))

@@ -64,7 +64,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("container", ("bot.services",)),
-    ("ui", ("bot.ui", "bot.discord_setup", "bot.guild_cache", "bot.options")),
+    (
+        "ui",
+        ("bot.ui", "bot.discord_setup", "bot.guild_cache", "bot.options", "bot.channel_access"),
+    ),
     ("client", ("bot.client",)),
     ("cogs", ("cogs",)),
     (

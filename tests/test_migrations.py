@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import create_engine
-from db.migrate import head_revision, upgrade
+from db.migrate import head_revision, newest_revision, upgrade
 from db.models import Base
 from sandbox.database import create_database, drop_database, scratch_database, server_url
 
@@ -77,3 +77,30 @@ async def test_developers_alembic_commands_work_from_the_checkout() -> None:
             )
             assert result.returncode == 0, result.stdout + result.stderr
     assert f"{head_revision()} (head)" in result.stdout
+
+
+def test_the_newest_revision_read_without_alembic_is_alembics_head() -> None:
+    assert newest_revision() == head_revision()
+
+
+async def test_a_process_finding_the_database_up_to_date_never_imports_alembic(
+    database_url: str,
+) -> None:
+    """What `encore gateway` costs in memory leaves alembic out (README, Performance)."""
+    script = (
+        "import asyncio, sys\n"
+        "from db.engine import create_engine\n"
+        "from db.migrate import upgrade\n"
+        "engine = create_engine(sys.argv[1])\n"
+        "result = asyncio.run(upgrade(engine))\n"
+        "assert not result.changed, result\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", script, database_url],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert found.stdout.strip() == "[]", found.stdout + found.stderr

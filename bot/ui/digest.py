@@ -130,8 +130,8 @@ NEEDED = {
 def missing_permissions(channel_mention: str, missing: list[str]) -> str:
     return (
         f"I cannot post the digest in {channel_mention}: I am missing "
-        f"{', '.join(missing)} there. Give me those in the channel's permissions, "
-        "then run `/digest channel` again."
+        f"{', '.join(missing)} there. Give me those in the channel's permissions or with "
+        "a role, then run `/digest channel` again."
     )
 
 

@@ -144,16 +144,40 @@ class DiscordControl(ControlClient):
         bot_can_post: bool | None = None,
         bot_can_embed: bool | None = None,
         bot_can_view: bool | None = None,
+        permission_overwrites: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
+        """``permission_overwrites``: ``[{id, type (0 role, 1 member), allow, deny}]``
+        replaces the channel's overwrites (the ``bot_can_*`` switches stay apart)."""
         body = _clean(
             {
                 "name": name,
                 "bot_can_post": bot_can_post,
                 "bot_can_embed": bot_can_embed,
                 "bot_can_view": bot_can_view,
+                "permission_overwrites": permission_overwrites,
             }
         )
         return await self._dict("PATCH", f"/channels/{channel_id}", body)
+
+    async def create_role(
+        self, guild_id: int | str, name: str, *, permissions: int = 0
+    ) -> dict[str, Any]:
+        """A role of the server (no gateway event: the bot reads roles over REST)."""
+        body = {"name": name, "permissions": permissions}
+        return await self._dict("POST", f"/guilds/{guild_id}/roles", body)
+
+    async def update_role(
+        self, guild_id: int | str, role_id: int | str, *, permissions: int
+    ) -> dict[str, Any]:
+        body = {"permissions": permissions}
+        return await self._dict("PATCH", f"/guilds/{guild_id}/roles/{role_id}", body)
+
+    async def give_bot_role(self, guild_id: int | str, role_id: int | str) -> dict[str, Any]:
+        """The owner gives the bot's member a role (no reconnect, no gateway event)."""
+        return await self._dict("PUT", f"/guilds/{guild_id}/bot/roles/{role_id}")
+
+    async def take_bot_role(self, guild_id: int | str, role_id: int | str) -> dict[str, Any]:
+        return await self._dict("DELETE", f"/guilds/{guild_id}/bot/roles/{role_id}")
 
     async def create_user(
         self,

@@ -15,7 +15,14 @@ from aiohttp import web
 
 from .errors import ApiError, json_response
 from .models import JSON
-from .wire import channel_view, guild_view, interaction_view, message_view, user_view
+from .wire import (
+    channel_view,
+    guild_view,
+    interaction_view,
+    message_view,
+    role_view,
+    user_view,
+)
 
 if TYPE_CHECKING:
     from .emulator import DiscordEmulator
@@ -57,6 +64,10 @@ class ControlApi:
             ("GET", "/guilds/{guild_id}", self.get_guild),
             ("DELETE", "/guilds/{guild_id}", self.delete_guild),
             ("POST", "/guilds/{guild_id}/command_permissions", self.command_permissions),
+            ("POST", "/guilds/{guild_id}/roles", self.create_role),
+            ("PATCH", "/guilds/{guild_id}/roles/{role_id}", self.update_role),
+            ("PUT", "/guilds/{guild_id}/bot/roles/{role_id}", self.give_bot_role),
+            ("DELETE", "/guilds/{guild_id}/bot/roles/{role_id}", self.take_bot_role),
             ("POST", "/channels", self.create_channel),
             ("PATCH", "/channels/{channel_id}", self.update_channel),
             ("POST", "/private_channels", self.create_private_channel),
@@ -208,6 +219,44 @@ class ControlApi:
         )
         return {"ok": True}
 
+    # Roles change without a gateway event here: the bot asks Discord over REST (GET
+    # /guilds/{id}/roles, /guilds/{id}/members/{bot}) when it needs them.
+    async def create_role(self, request: web.Request) -> Any:
+        """A new role in Server Settings > Roles: ``{name, permissions}``."""
+        b = await _body(request)
+        g = self.world.guild(request.match_info["guild_id"])
+        role = self.world.add_role(g, str(b.get("name", "role")), int(b.get("permissions", 0)))
+        return role_view(role)
+
+    async def update_role(self, request: web.Request) -> Any:
+        """``{name?, permissions?}``."""
+        b = await _body(request)
+        g = self.world.guild(request.match_info["guild_id"])
+        role = self.world.role(g, request.match_info["role_id"])
+        if "name" in b:
+            role.name = str(b["name"])
+        if "permissions" in b:
+            role.permissions = int(b["permissions"])
+        self.world.touch()
+        return role_view(role)
+
+    async def give_bot_role(self, request: web.Request) -> Any:
+        """The owner gives the bot's member a role."""
+        g = self.world.guild(request.match_info["guild_id"])
+        role = self.world.role(g, request.match_info["role_id"])
+        if role.id != g.id and role.id not in g.bot_roles:
+            g.bot_roles.append(role.id)
+        self.world.touch()
+        return guild_view(self.world, g)
+
+    async def take_bot_role(self, request: web.Request) -> Any:
+        g = self.world.guild(request.match_info["guild_id"])
+        role = self.world.role(g, request.match_info["role_id"])
+        if role.id in g.bot_roles:
+            g.bot_roles.remove(role.id)
+        self.world.touch()
+        return guild_view(self.world, g)
+
     async def create_channel(self, request: web.Request) -> Any:
         b = await _body(request)
         guild = self.world.guilds.get(int(b["guild_id"]))
@@ -227,6 +276,17 @@ class ControlApi:
                 setattr(ch, key, bool(b[key]))
         if "name" in b:
             ch.name = str(b["name"])
+        if "permission_overwrites" in b:
+            ch.permission_overwrites = [
+                {
+                    "id": str(ow["id"]),
+                    "type": int(ow["type"]),
+                    "allow": str(int(ow.get("allow", 0))),
+                    "deny": str(int(ow.get("deny", 0))),
+                }
+                for ow in b["permission_overwrites"]
+            ]
+            self.world.touch()
         await self.emu.gateway.channel_changed(ch, "CHANNEL_UPDATE")
         return channel_view(self.world, ch)
 

@@ -154,6 +154,9 @@ class Channel:
     recipient_id: int | None = None  # the user of a DM with the bot
     recipient_ids: list[int] = field(default_factory=list)  # a private channel's members
     last_message_id: int | None = None
+    # overwrites set through the control API ({id, type: 0 role / 1 member, allow, deny}),
+    # besides the bot's own member overwrite that the bot_can_* switches make
+    permission_overwrites: list[JSON] = field(default_factory=list)
 
     @property
     def is_bot_dm(self) -> bool:
@@ -166,12 +169,25 @@ class Channel:
 
 
 @dataclass
+class Role:
+    id: int
+    name: str
+    permissions: int
+    position: int
+    managed: bool = False
+
+
+@dataclass
 class Guild:
     id: int
     name: str
     owner_id: int
     bot_role_id: int
     channel_ids: list[int] = field(default_factory=list)
+    # the server's roles by id: @everyone (the guild's id) and the bot's managed role first
+    roles: dict[int, Role] = field(default_factory=dict)
+    # the roles the bot's member holds besides @everyone (its managed role, and any given)
+    bot_roles: list[int] = field(default_factory=list)
     joined_at: float = field(default_factory=time.time)
     # False for a server where only members' user installs of the app reach it
     bot_member: bool = True

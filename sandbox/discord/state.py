@@ -12,6 +12,9 @@ from typing import Any
 
 from .errors import ApiError
 from .models import (
+    ADMINISTRATOR,
+    ALL_PERMISSIONS,
+    ATTACH_FILES,
     BOT_DM_PERMISSIONS,
     BOT_ROLE_PERMISSIONS,
     DM,
@@ -22,11 +25,13 @@ from .models import (
     INTERACTION_RESPONSE_PERMISSIONS,
     JSON,
     LOADING,
+    MENTION_EVERYONE,
     SEND_MESSAGES,
     VIEW_CHANNEL,
     Channel,
     Guild,
     InteractionRecord,
+    Role,
     Snowflakes,
     StoredMessage,
     User,
@@ -137,6 +142,10 @@ class World:
             bot_member=bot_member,
             furnished=furnished,
         )
+        guild.roles[gid] = Role(gid, "@everyone", EVERYONE_PERMISSIONS, 0)
+        bot_role = Role(guild.bot_role_id, self.bot_user.username, BOT_ROLE_PERMISSIONS, 1, True)
+        guild.roles[bot_role.id] = bot_role
+        guild.bot_roles.append(bot_role.id)
         self.guilds[gid] = guild
         for i, spec in enumerate(channels or [{"name": "general"}]):
             self.new_channel(guild, spec, position=i)
@@ -199,8 +208,23 @@ class World:
             raise ApiError(403, 50001, "Missing Access", kind="missing_access")
         return g
 
+    # ------------------------------------------------------------------ roles
+    def add_role(self, guild: Guild, name: str, permissions: int) -> Role:
+        role = Role(self.ids.next(), name, permissions, len(guild.roles))
+        guild.roles[role.id] = role
+        self.touch()
+        return role
+
+    def role(self, guild: Guild, rid: str | int) -> Role:
+        role = guild.roles.get(int(rid)) if str(rid).isdigit() else None
+        if role is None:
+            raise ApiError(404, 10011, "Unknown Role", kind="unknown_role")
+        return role
+
     # ------------------------------------------------------------------ permissions
     def overwrites(self, ch: Channel) -> list[JSON]:
+        """The channel's overwrites as Discord sends them: those set through the control API,
+        with the bot's member overwrite made by the ``bot_can_*`` switches merged in."""
         deny = 0
         if not ch.bot_can_post:
             deny |= SEND_MESSAGES
@@ -208,19 +232,50 @@ class World:
             deny |= EMBED_LINKS
         if not ch.bot_can_view:
             deny |= VIEW_CHANNEL
-        if not deny:
-            return []
-        return [{"id": str(self.bot_user.id), "type": 1, "allow": "0", "deny": str(deny)}]
+        bot_id = str(self.bot_user.id)
+        out = [dict(ow) for ow in ch.permission_overwrites]
+        if deny:
+            mine = next((ow for ow in out if ow["type"] == 1 and ow["id"] == bot_id), None)
+            if mine is None:
+                out.append({"id": bot_id, "type": 1, "allow": "0", "deny": str(deny)})
+            else:
+                mine["deny"] = str(int(mine["deny"]) | deny)
+                mine["allow"] = str(int(mine["allow"]) & ~deny)
+        return out
 
     def bot_permissions(self, ch: Channel) -> int:
+        """The bot's permissions in ``ch`` by Discord's algorithm (docs: Permissions,
+        "Permission Hierarchy"): @everyone's and the bot's roles' permissions, all of them
+        with Administrator, then the channel's overwrites for @everyone, for the bot's roles
+        together, for the bot itself; no View Channel means nothing, no Send Messages means
+        no embeds, files or mentions of everyone (implicit permissions)."""
         if ch.is_bot_dm:
             return VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS
         if ch.guild_id is None:
             return 0
-        perms = EVERYONE_PERMISSIONS | BOT_ROLE_PERMISSIONS
-        for ow in self.overwrites(ch):
-            perms &= ~int(ow["deny"])
-            perms |= int(ow["allow"])
+        guild = self.guilds[ch.guild_id]
+        perms = guild.roles[guild.id].permissions
+        for rid in guild.bot_roles:
+            if rid in guild.roles:
+                perms |= guild.roles[rid].permissions
+        if perms & ADMINISTRATOR:
+            return ALL_PERMISSIONS
+        overwrites = self.overwrites(ch)
+        everyone = [ow for ow in overwrites if ow["type"] == 0 and int(ow["id"]) == guild.id]
+        roles = [
+            ow for ow in overwrites if ow["type"] == 0 and int(ow["id"]) in set(guild.bot_roles)
+        ]
+        member = [ow for ow in overwrites if ow["type"] == 1 and int(ow["id"]) == self.bot_user.id]
+        for group in (everyone, roles, member):
+            deny = allow = 0
+            for ow in group:
+                deny |= int(ow["deny"])
+                allow |= int(ow["allow"])
+            perms = (perms & ~deny) | allow
+        if not perms & VIEW_CHANNEL:
+            return 0
+        if not perms & SEND_MESSAGES:
+            perms &= ~(EMBED_LINKS | ATTACH_FILES | MENTION_EVERYONE)
         return perms
 
     def app_permissions(self, ch: Channel, guild: Guild | None) -> int:

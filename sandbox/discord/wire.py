@@ -5,15 +5,14 @@ from __future__ import annotations
 from .furniture import furnish
 from .models import (
     ALL_PERMISSIONS,
-    BOT_ROLE_PERMISSIONS,
     DM,
     EPHEMERAL,
-    EVERYONE_PERMISSIONS,
     JSON,
     MEMBER_PERMISSIONS,
     Channel,
     Guild,
     InteractionRecord,
+    Role,
     StoredMessage,
     User,
     iso,
@@ -56,34 +55,31 @@ def channel_json(world: World, ch: Channel, with_guild: bool = True) -> JSON:
 
 
 def roles_json(world: World, g: Guild) -> list[JSON]:
-    def role(rid: int, name: str, perms: int, pos: int, managed: bool) -> JSON:
-        r: JSON = {
-            "id": str(rid),
-            "name": name,
+    def role(r: Role) -> JSON:
+        d: JSON = {
+            "id": str(r.id),
+            "name": r.name,
             "color": 0,
             "hoist": False,
             "icon": None,
             "unicode_emoji": None,
-            "position": pos,
-            "permissions": str(perms),
-            "managed": managed,
+            "position": r.position,
+            "permissions": str(r.permissions),
+            "managed": r.managed,
             "mentionable": False,
             "flags": 0,
         }
-        if managed:
-            r["tags"] = {"bot_id": str(world.bot_user.id)}
-        return r
+        if r.managed:
+            d["tags"] = {"bot_id": str(world.bot_user.id)}
+        return d
 
-    return [
-        role(g.id, "@everyone", EVERYONE_PERMISSIONS, 0, False),
-        role(g.bot_role_id, world.bot_user.username, BOT_ROLE_PERMISSIONS, 1, True),
-    ]
+    return [role(r) for r in g.roles.values()]
 
 
 def bot_member_json(world: World, g: Guild) -> JSON:
     return {
         "user": world.bot_user.to_json(),
-        "roles": [str(g.bot_role_id)],
+        "roles": [str(rid) for rid in g.bot_roles],
         "joined_at": iso(g.joined_at),
         "deaf": False,
         "mute": False,
@@ -240,6 +236,8 @@ def guild_view(world: World, g: Guild) -> JSON:
         "name": g.name,
         "owner_id": str(g.owner_id),
         "bot_role_id": str(g.bot_role_id),
+        "roles": roles_json(world, g),
+        "bot_roles": [str(rid) for rid in g.bot_roles],
         "bot_member": g.bot_member,
         "channels": [channel_view(world, world.channels[c]) for c in g.channel_ids],
     }
@@ -257,7 +255,12 @@ def channel_view(world: World, ch: Channel) -> JSON:
         "bot_can_embed": ch.bot_can_embed,
         "bot_can_view": ch.bot_can_view,
         "bot_permissions": str(world.bot_permissions(ch)),
+        "permission_overwrites": world.overwrites(ch),
     }
+
+
+def role_view(r: Role) -> JSON:
+    return {"id": str(r.id), "name": r.name, "permissions": str(r.permissions)}
 
 
 def user_view(u: User) -> JSON:

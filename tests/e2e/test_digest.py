@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.clock import FrozenClock
+from sandbox.discord.models import SEND_MESSAGES
 from sandbox.harness import MANAGE_GUILD, MEMBER, Sandbox
 
 ADMIN = MANAGE_GUILD | MEMBER
@@ -56,6 +57,66 @@ async def test_a_channel_the_bot_cannot_post_in_is_refused_with_what_is_missing(
     assert "I cannot post the digest in" in reply.text
     assert "Send Messages, Embed Links" in reply.text and "View Channel" not in reply.text
     assert await sandbox.services.digests.status(sandbox.guild_id) is None
+
+
+async def test_a_role_the_owner_gives_the_bot_later_is_seen_without_a_reconnect(
+    sandbox: Sandbox,
+) -> None:
+    """The gateway caches no roles or overwrites: /digest channel asks Discord, so an owner
+    fixing "I cannot post" with a role is heard at once."""
+    admin = await sandbox.user("admin")
+    channel_id = await _channel(sandbox, "announcements")
+    poster = await sandbox.discord.create_role(sandbox.guild_id, "Encore poster")
+    await sandbox.discord.update_channel(
+        channel_id,
+        permission_overwrites=[
+            {"id": sandbox.guild_id, "type": 0, "allow": 0, "deny": SEND_MESSAGES},
+            {"id": poster["id"], "type": 0, "allow": SEND_MESSAGES, "deny": 0},
+        ],
+    )
+    sessions = [s["session_id"] for s in (await sandbox.discord.state())["shards"]]
+
+    refused = await sandbox.slash(
+        admin, "digest channel", {"channel": channel_id}, permissions=ADMIN
+    )
+    assert "I cannot post the digest in" in refused.text and "Send Messages" in refused.text
+    assert await sandbox.services.digests.status(sandbox.guild_id) is None
+
+    await sandbox.discord.give_bot_role(sandbox.guild_id, poster["id"])
+    accepted = await sandbox.slash(
+        admin, "digest channel", {"channel": channel_id}, permissions=ADMIN
+    )
+
+    assert "Daily digest on" in accepted.text and f"<#{channel_id}>" in accepted.text
+    assert [s["session_id"] for s in (await sandbox.discord.state())["shards"]] == sessions
+    status = await sandbox.services.digests.status(sandbox.guild_id)
+    assert status is not None and status.channel_id == channel_id
+
+
+async def test_a_channel_the_bot_cannot_see_misses_everything_it_needs(sandbox: Sandbox) -> None:
+    admin = await sandbox.user("admin")
+    hidden = await _channel(sandbox, "staff", bot_can_view=False)
+
+    reply = await sandbox.slash(admin, "digest channel", {"channel": hidden}, permissions=ADMIN)
+
+    assert "View Channel, Send Messages, Embed Links" in reply.text
+
+
+async def test_the_channel_the_command_is_used_in_is_judged_by_the_interaction(
+    sandbox: Sandbox,
+) -> None:
+    """Its own `app_permissions` say what the bot may do there: no REST call needed."""
+    admin = await sandbox.user("admin")
+    here = await _channel(sandbox, "here", bot_can_embed=False)
+    before = len(await sandbox.discord.requests())
+
+    reply = await sandbox.slash(
+        admin, "digest channel", {"channel": here}, channel_id=here, permissions=ADMIN
+    )
+
+    assert "Embed Links" in reply.text and "Send Messages" not in reply.text
+    asked = [r["path"] for r in (await sandbox.discord.requests())[before:]]
+    assert not [path for path in asked if "/roles" in path or "/members/" in path]
 
 
 async def test_setting_up_the_digest_validates_each_value_and_shows_the_schedule(

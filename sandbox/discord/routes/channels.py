@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ApiError
-from ..models import Channel
+from ..models import VIEW_CHANNEL, Channel
 from ..rest import Endpoint, RestCall
 from ..wire import channel_json
 
@@ -21,7 +21,10 @@ def readable_channel(call: RestCall) -> Channel:
 
 
 async def get_channel(call: RestCall) -> Any:
-    return channel_json(call.world, readable_channel(call))
+    ch = readable_channel(call)
+    if ch.guild_id is not None and not call.world.bot_permissions(ch) & VIEW_CHANNEL:
+        raise ApiError(403, 50001, "Missing Access", kind="missing_access")
+    return channel_json(call.world, ch)
 
 
 async def typing(call: RestCall) -> Any:
