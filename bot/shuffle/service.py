@@ -27,7 +27,7 @@ from bot.shuffle.order import PlaylistChange, secure_rng
 from bot.shuffle.queues import Dealt, QueueProgress, ShuffleQueues, StoredQueue, Upcoming
 from bot.shuffle.sources import LIKED, LIKED_NAME, SourceReader
 from bot.spotify import SpotifyGateway
-from db.engine import SessionFactory
+from db.engine import SessionFactory, again_if_connection_lost
 from db.erasure import link_generation
 from db.models import SpotifyLink
 
@@ -132,6 +132,7 @@ class ShuffleService:
         tracks = await self.queues.upcoming(queue, count)
         return Upcoming(tracks, queue.progress(), cycle_ends=queue.position + count >= queue.total)
 
+    @again_if_connection_lost
     async def status(self, discord_user_id: int) -> tuple[QueueProgress, list[QueueProgress]]:
         """The current queue, and the user's other queues (most recently used first)."""
         queues = await self.queues.of_user(discord_user_id)
