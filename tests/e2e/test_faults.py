@@ -97,6 +97,17 @@ async def test_a_read_whose_connection_dies_mid_command_is_run_again_and_answers
     assert answers == 1
 
 
+async def test_a_spotify_command_whose_token_read_dies_is_run_again_and_answers_once(
+    sandbox: Sandbox,
+) -> None:
+    alice = await sandbox.user("alice")
+    await sandbox.link(alice, "alice")
+    await sandbox.slash(alice, "np")  # the token is fresh: the read is all /np asks the database
+    reply, answers = await killed_mid_command(sandbox, alice, "np", "spotify_links")
+    assert INCIDENT not in reply.text and "/link" not in reply.text, reply.text
+    assert answers == 1
+
+
 async def test_a_write_whose_connection_dies_before_commit_is_run_again_and_done_once(
     sandbox: Sandbox,
 ) -> None:
