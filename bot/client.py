@@ -145,6 +145,8 @@ class EncoreBot(commands.AutoShardedBot):
     async def close(self) -> None:
         for task in self._background:
             task.cancel()
+        # Awaited, so the outbox's listening connection is closed before the engine is disposed.
+        await asyncio.gather(*self._background, return_exceptions=True)
         await super().close()
 
 

@@ -7,6 +7,11 @@ claims a message as soon as there is room for it and records each outcome as soo
 known, so a burst (100 members linking at once) is not sent one batch after another. `available_at` is the lease: a claimed message is nobody else's
 until then, so a process that dies mid-send leaves its messages to be retried when it runs
 out. The claim bumps `attempts`, which tells a late outcome from a stale claim.
+
+Whoever queues a DM (the web role confirming a link, a worker's radar), the loop hears of it
+at once: a trigger notifies `NOTIFY_CHANNEL` when the inserting transaction commits
+(migration 0008), and `run` listens for it (`db.notify`). Polling every `idle` seconds stays
+as the fallback.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +37,10 @@ MAX_ATTEMPTS = 5
 LEASE = dt.timedelta(minutes=2)  # how long a claimed message is this process's to send
 SEND_TIMEOUT = 60.0  # a send gives up well within its lease, so two never overlap
 SENDS_AT_ONCE = 25  # DMs in flight per process; the shared budget paces them (bot.discord_budget)
+NOTIFY_CHANNEL = "encore_outbox"  # notified by the outbox table's insert trigger on commit
+
+# Runs forever, calling its argument whenever another process may have queued a DM.
+Listen = Callable[[Callable[[], None]], Coroutine[Any, Any, None]]
 
 
 class Undeliverable(Exception):
@@ -72,9 +81,12 @@ class _Outcome:
 
 
 class Outbox:
-    def __init__(self, sessions: SessionFactory, clock: Clock) -> None:
+    def __init__(
+        self, sessions: SessionFactory, clock: Clock, *, listen: Listen | None = None
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._listen = listen
         self._wake = asyncio.Event()
 
     def add_dm(
@@ -97,8 +109,11 @@ class Outbox:
         self._wake.set()
 
     async def wait_for_work(self, idle: float) -> None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
+        # arrives as the event is set (a wake-up at shutdown), and the loop would never end.
         try:
-            await asyncio.wait_for(self._wake.wait(), idle)
+            async with asyncio.timeout(idle):
+                await self._wake.wait()
         except TimeoutError:
             pass
         self._wake.clear()
@@ -131,7 +146,8 @@ class Outbox:
         else:
             sending = send(message.discord_user_id, message.content, nonce)
         try:
-            await asyncio.wait_for(sending, SEND_TIMEOUT)
+            async with asyncio.timeout(SEND_TIMEOUT):
+                await sending
         except Exception as error:  # each outcome is recorded, none stops the others
             return _Outcome(message, error)
         return _Outcome(message)
@@ -225,6 +241,9 @@ class Outbox:
         """Deliver forever (a background task of the gateway and worker roles): up to
         `SENDS_AT_ONCE` DMs in flight, each claimed as soon as there is room for it."""
         in_flight: set[asyncio.Task[None]] = set()
+        listening: asyncio.Task[None] | None = None
+        if self._listen is not None:
+            listening = asyncio.create_task(self._listen(self._wake.set))
         try:
             while True:
                 room = SENDS_AT_ONCE - len(in_flight)
@@ -246,3 +265,7 @@ class Outbox:
         finally:
             for task in in_flight:
                 task.cancel()  # their leases run out; whoever sends them uses the same nonce
+            if listening is not None:
+                # Awaited: its connection is closed before the caller disposes of the engine.
+                listening.cancel()
+                await asyncio.gather(listening, return_exceptions=True)

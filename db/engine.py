@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
+import asyncpg
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -103,3 +106,49 @@ def _refuse_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
 
 def session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def lost_before_commit(error: BaseException) -> bool:
+    """The connection died under a statement of a transaction that had not committed: the
+    server rolled that transaction back, so running its unit of work again cannot repeat it.
+
+    A statement the server refused (a constraint, a timeout) is not a lost connection, and a
+    connection lost on COMMIT itself (SQLAlchemy reports no statement then) may or may not have
+    committed: neither is retried."""
+    if isinstance(error, DBAPIError):
+        if error.statement is None:  # COMMIT, ROLLBACK or connecting: not a statement of ours
+            return False
+        if error.connection_invalidated:
+            return True
+        cause: BaseException | None = error.orig.__cause__ if error.orig else None
+        return isinstance(cause, asyncpg.ConnectionDoesNotExistError | OSError)
+    return isinstance(error, asyncpg.ConnectionDoesNotExistError | ConnectionError)
+
+
+def again_if_connection_lost(work: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Run `work` (a unit of work: one session, database only) once more, on a fresh
+    connection, when PostgreSQL drops the connection under it before it committed.
+
+    Only for work that is safe to repeat: reads, and one transaction that rolled back with
+    its connection. Never around a Spotify or Discord call, or work that commits twice."""
+
+    @functools.wraps(work)
+    async def again(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await work(*args, **kwargs)
+        except Exception as error:
+            if not lost_before_commit(error):
+                raise
+            # The kind only: the error's text may quote the statement.
+            log.warning(
+                "The database connection was lost under %s (%s); running it again",
+                work.__qualname__,
+                type(error).__name__,
+            )
+        return await work(*args, **kwargs)
+
+    return again

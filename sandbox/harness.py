@@ -603,7 +603,7 @@ async def schedule_digests_now(database_url: str, guilds: list[dict[str, Any]]) 
 
 async def queue_dms(database_url: str, texts: Mapping[int, str]) -> None:
     """Queue a text DM for each member in the outbox, in one transaction, as another process
-    would (the delivering processes find them at their next poll)."""
+    would (its commit wakes the delivering processes: the outbox trigger, LISTEN/NOTIFY)."""
     from sqlalchemy import insert
 
     from db.engine import create_engine

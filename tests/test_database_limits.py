@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
-from db.engine import SessionFactory, create_engine
+from db.engine import (
+    SessionFactory,
+    again_if_connection_lost,
+    create_engine,
+    lost_before_commit,
+    session_factory,
+)
 from db.locks import advisory_lock, lock_key
 from tests.database_activity import DatabaseActivity
 
@@ -121,3 +129,58 @@ def test_lock_keys_differ_by_purpose_and_id() -> None:
     assert len(keys) == 4
     assert all(-(2**63) <= key < 2**63 for key in keys)
     assert lock_key("a", 1) == lock_key("a", 1)
+
+
+# -- a connection lost under a unit of work ------------------------------------------------
+
+
+async def test_a_unit_of_work_whose_connection_dies_before_commit_runs_again_once(
+    clean_database: str,
+) -> None:
+    """Killed under its statement (the server rolls the transaction back): run again, on a
+    fresh connection, once; killed again, the second loss is the caller's."""
+    engine = create_engine(clean_database)
+    sessions = session_factory(engine)
+    pids: list[int] = []
+
+    @again_if_connection_lost
+    async def killed_under_itself(times: int) -> int:
+        async with sessions() as session, session.begin():
+            pid = int(await session.scalar(text("SELECT pg_backend_pid()")) or 0)
+            pids.append(pid)
+            if len(pids) <= times:
+                await session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+            return pid
+
+    try:
+        assert await killed_under_itself(1) == pids[1] != pids[0]
+        pids.clear()
+        with pytest.raises(DBAPIError) as lost:
+            await killed_under_itself(2)
+        assert len(pids) == 2 and lost_before_commit(lost.value)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_refused_statement_is_not_run_again(sessions: SessionFactory) -> None:
+    calls: list[int] = []
+
+    @again_if_connection_lost
+    async def refused() -> None:
+        calls.append(1)
+        async with sessions() as session:
+            await session.execute(text("SELECT 1 / 0"))
+
+    with pytest.raises(DBAPIError) as error:
+        await refused()
+    assert calls == [1] and not lost_before_commit(error.value)
+
+
+def test_a_connection_lost_on_commit_is_not_taken_for_one_lost_before_it() -> None:
+    """Lost on COMMIT, the transaction may have committed: running it again could repeat it."""
+    on_commit = DBAPIError(None, None, ConnectionResetError(), connection_invalidated=True)
+    under_statement = DBAPIError(
+        "SELECT 1", {}, ConnectionResetError(), connection_invalidated=True
+    )
+    assert not lost_before_commit(on_commit)
+    assert lost_before_commit(under_statement)

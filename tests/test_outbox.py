@@ -4,16 +4,31 @@ each message delivered once across processes, and retried when its sender died."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import logging
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FrozenClock, SystemClock
-from bot.outbox import LEASE, MAX_ATTEMPTS, SENDS_AT_ONCE, Outbox, Undeliverable
+from bot.outbox import (
+    LEASE,
+    MAX_ATTEMPTS,
+    NOTIFY_CHANNEL,
+    SENDS_AT_ONCE,
+    Listen,
+    Outbox,
+    Undeliverable,
+)
+from db import notify
 from db.engine import SessionFactory, create_engine, session_factory
 from db.models import OutboxMessage
+from sandbox.ports import free_port
 from tests.database_activity import DatabaseActivity
 
 
@@ -248,3 +263,192 @@ async def test_a_delivery_loop_stopped_mid_send_leaves_its_dms_to_the_next_with_
     assert await outbox.deliver_due(send) == 3
     # the same nonce on both attempts: Discord (enforce_nonce) returns the first message
     assert all(len(sent) == 2 and sent[0] == sent[1] for sent in nonces.values())
+
+
+# -- woken by PostgreSQL, not by the next poll ----------------------------------------------
+
+
+def listening(engine: AsyncEngine, retry: float = 0.1) -> Listen:
+    return lambda wake: notify.listen(engine, NOTIFY_CHANNEL, wake, retry=retry)
+
+
+async def listeners(sessions: SessionFactory) -> list[int]:
+    async with sessions() as session:
+        found = await session.scalars(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND query ILIKE 'LISTEN%'"
+            )
+        )
+        return list(found)
+
+
+async def test_a_dm_another_process_queues_is_sent_at_once_even_after_the_listener_is_cut(
+    clean_database: str,
+) -> None:
+    """The delivering process polls once an hour here: only the commit's notification (and,
+    after its connection is cut, the reconnection) can wake it."""
+    deliverer_engine, web_engine = create_engine(clean_database), create_engine(clean_database)
+    clock = frozen_just_ahead()
+    deliverer = Outbox(session_factory(deliverer_engine), clock, listen=listening(deliverer_engine))
+    web_sessions = session_factory(web_engine)
+    web = Outbox(web_sessions, clock)  # the web role queues DMs but never delivers them
+    sent: asyncio.Queue[int] = asyncio.Queue()
+
+    async def send(user: int, content: str, nonce: str = "") -> None:
+        sent.put_nowait(user)
+
+    loop = asyncio.create_task(deliverer.run(send, idle=3600))
+    try:
+        await queue_dms(web_sessions, web, range(1, 2))
+        async with asyncio.timeout(20):
+            assert await sent.get() == 1
+
+        async with asyncio.timeout(20):
+            while not (pids := await listeners(web_sessions)):
+                await asyncio.sleep(0.05)
+        async with web_sessions() as session:
+            await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pids[0]})
+        await queue_dms(web_sessions, web, range(2, 3))  # possibly while nobody listens
+        async with asyncio.timeout(20):
+            assert await sent.get() == 2
+        await queue_dms(web_sessions, web, range(3, 4))  # heard on the new connection
+        async with asyncio.timeout(20):
+            assert await sent.get() == 3
+    finally:
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+        await deliverer_engine.dispose()
+        await web_engine.dispose()
+
+
+async def test_a_listener_that_cannot_connect_says_so_without_secrets_and_keeps_trying(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine = create_engine(f"postgresql+asyncpg://encore:s3cret-pw@127.0.0.1:{free_port()}/nowhere")
+    woken: list[bool] = []
+    caplog.set_level(logging.WARNING, logger="db.notify")
+    task = asyncio.create_task(
+        notify.listen(engine, NOTIFY_CHANNEL, lambda: woken.append(True), retry=0.05)
+    )
+    try:
+        async with asyncio.timeout(10):
+            while sum("Cannot listen" in r.getMessage() for r in caplog.records) < 2:
+                await asyncio.sleep(0.02)
+        assert not task.done() and woken == []
+        assert "s3cret-pw" not in caplog.text and "nowhere" not in caplog.text
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await engine.dispose()
+
+
+async def test_a_delivery_loop_cancelled_as_it_is_woken_ends(sessions: SessionFactory) -> None:
+    """A wake-up (the listener's first, right after it connects) and a shutdown in the same
+    turn of the event loop: the loop must end, not swallow the cancellation and wait another
+    hour (what `asyncio.wait_for` does on Python 3.11, which hung a worker stopped right after
+    it started)."""
+    wakes: list[Callable[[], None]] = []
+
+    async def listen(wake: Callable[[], None]) -> None:
+        wakes.append(wake)
+        await asyncio.Event().wait()
+
+    outbox = Outbox(sessions, frozen_just_ahead(), listen=listen)
+    for attempt in range(10):
+        loop = asyncio.create_task(outbox.run(HeldSends().send, idle=3600))
+        async with asyncio.timeout(10):
+            while len(wakes) <= attempt or not waiting_for_work(loop):
+                await asyncio.sleep(0.01)
+        wakes[attempt]()
+        loop.cancel()
+        assert await ends(loop)
+
+
+async def ends(task: asyncio.Task[None]) -> bool:
+    """`task`, cancelled, ends as cancelled (waited for without cancelling it again)."""
+    await asyncio.wait([task], timeout=10)
+    return task.cancelled()
+
+
+def waiting_for_work(task: asyncio.Task[None]) -> bool:
+    """`task` (a delivery loop) is idle, waiting to be woken or for its next poll."""
+    awaiting: Any = task.get_coro()
+    while awaiting is not None:  # down the chain of coroutines awaiting one another
+        if getattr(awaiting, "cr_code", None) is Outbox.wait_for_work.__code__:
+            return True
+        awaiting = getattr(awaiting, "cr_await", None)
+    return False
+
+
+async def test_a_stopped_delivery_loop_has_closed_its_listening_connection(
+    clean_database: str,
+) -> None:
+    """The caller disposes of the engine right after the loop ends: nothing may be left
+    listening (an unclosed connection, a task still reconnecting)."""
+    engine = create_engine(clean_database)
+    sessions = session_factory(engine)
+    outbox = Outbox(sessions, frozen_just_ahead(), listen=listening(engine))
+    loop = asyncio.create_task(outbox.run(HeldSends().send, idle=3600))
+    try:
+        async with asyncio.timeout(20):
+            while not await listeners(sessions):
+                await asyncio.sleep(0.05)
+        loop.cancel()
+        assert await ends(loop)
+        still_listening = [
+            task
+            for task in asyncio.all_tasks()
+            if task.get_coro().__qualname__ == notify.listen.__qualname__  # type: ignore[union-attr]
+        ]
+        assert still_listening == []
+        async with asyncio.timeout(10):  # the server notices the goodbye at once
+            while await listeners(sessions):
+                await asyncio.sleep(0.05)
+    finally:
+        loop.cancel()
+        await engine.dispose()
+
+
+class Silent:
+    """A port that accepts connections and never says a word (a server hung mid-start)."""
+
+    async def __aenter__(self) -> int:
+        self.held: list[asyncio.StreamWriter] = []
+
+        async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.held.append(writer)
+
+        self.server = await asyncio.start_server(hold, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def __aexit__(self, *exc: object) -> None:
+        for writer in self.held:
+            writer.close()
+        self.server.close()
+        await self.server.wait_closed()
+
+
+async def test_a_listener_whose_server_never_answers_gives_up_retries_and_stops_when_told(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="db.notify")
+    silent = Silent()
+    async with silent as port:
+        engine = create_engine(f"postgresql+asyncpg://encore:pw@127.0.0.1:{port}/db")
+        task = asyncio.create_task(
+            notify.listen(engine, NOTIFY_CHANNEL, lambda: None, retry=0.05, connect_timeout=0.2)
+        )
+        try:
+            async with asyncio.timeout(10):
+                while sum("TimeoutError" in r.getMessage() for r in caplog.records) < 2:
+                    await asyncio.sleep(0.01)
+                while len(silent.held) < 3:  # the third attempt is waiting for an answer
+                    await asyncio.sleep(0.01)
+            task.cancel()  # cancelled mid-handshake, it ends
+            assert await ends(task)
+        finally:
+            task.cancel()
+            await engine.dispose()

@@ -12,6 +12,7 @@ from bot.clock import FrozenClock
 from bot.errors import NoActiveDevice, PremiumRequired
 from bot.music import ArtistRef, Track
 from bot.shuffle import NothingToShuffle, ShuffleQueues, SourceContents
+from bot.shuffle.queues import Dealt, StoredQueue
 from db.engine import SessionFactory, create_engine, session_factory
 from db.models import ShuffleQueue, SpotifyLink
 from tests.database_activity import DatabaseActivity
@@ -176,6 +177,52 @@ async def test_deals_at_once_never_share_a_track(
     assert len(ids) == 20 and len(set(ids)) == 20
     row = await stored(sessions)
     assert row is not None and row.position == 20
+
+
+async def test_deals_of_the_current_queue_at_once_never_share_a_track_with_any_other_deal(
+    queues: ShuffleQueues, sessions: SessionFactory
+) -> None:
+    """`/shuffle next` in one transaction (`deal_current`) beside deals by id and a play
+    holding the queue's session lock while Spotify takes tracks: one lock, no replays."""
+    created = await queues.create(USER, contents("v1", tracks(1, 30)), GENERATION)
+    assert created is not None
+
+    async def taken(track: Track) -> None:
+        await asyncio.sleep(0.01)  # Spotify takes its time; the lock is held meanwhile
+
+    deals = await asyncio.gather(
+        *(queues.deal_current(USER, 2, checked=lambda queue: True) for _ in range(6)),
+        *(queues.deal(created.id, 2) for _ in range(3)),
+        queues.deal(created.id, 2, taken),
+    )
+
+    assert all(isinstance(dealt, Dealt) for dealt in deals)
+    ids = [
+        queued.track.id for dealt in deals if isinstance(dealt, Dealt) for queued in dealt.tracks
+    ]
+    assert len(ids) == 20 and len(set(ids)) == 20
+    assert ids and set(ids) == set((await order_of(sessions))[:20])
+    row = await stored(sessions)
+    assert row is not None and row.position == 20
+
+
+async def test_a_current_queue_not_checked_lately_is_handed_back_unmoved(
+    queues: ShuffleQueues, sessions: SessionFactory
+) -> None:
+    created = await queues.create(USER, contents("v1", tracks(1, 10)), GENERATION)
+    assert created is not None
+    seen: list[StoredQueue] = []
+
+    def checked(queue: StoredQueue) -> bool:
+        seen.append(queue)
+        return False
+
+    found = await queues.deal_current(USER, 3, checked=checked)
+
+    assert found == created and seen == [created]
+    row = await stored(sessions)
+    assert row is not None and row.position == 0
+    assert await queues.deal_current(USER + 1, 3, checked=lambda queue: True) is None
 
 
 async def test_a_send_that_fails_first_moves_nothing(

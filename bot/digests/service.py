@@ -46,7 +46,7 @@ from bot.digests.schedule import (
     parse_timezone,
 )
 from bot.releases import ReleaseService
-from db.engine import SessionFactory
+from db.engine import SessionFactory, again_if_connection_lost
 from db.models import DigestRun, GuildSettings
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,7 @@ class DigestService:
 
     # -- settings (the /digest commands) ---------------------------------------------------
 
+    @again_if_connection_lost
     async def status(self, guild_id: int) -> DigestStatus | None:
         async with self._sessions() as session:
             row = await session.get(GuildSettings, guild_id)
@@ -160,6 +161,7 @@ class DigestService:
 
         return await self._change(guild_id, change)
 
+    @again_if_connection_lost
     async def _change(self, guild_id: int, change: Callable[[GuildSettings], None]) -> DigestStatus:
         now = self._clock.now()
         async with self._sessions() as session, session.begin():

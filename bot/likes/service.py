@@ -37,7 +37,7 @@ from bot.spotify import (
     track_id_in,
     user_pages,
 )
-from db.engine import SessionFactory
+from db.engine import SessionFactory, again_if_connection_lost
 from db.erasure import still_linked, writing_about
 from db.models import Like, SpotifyLink, UserPreferences
 
@@ -271,6 +271,7 @@ class LikeService:
 
     # -- the list and its privacy ----------------------------------------------------------
 
+    @again_if_connection_lost
     async def page(
         self, owner_id: int, viewer_id: int, number: int, *, size: int = 10
     ) -> LikesPage:
@@ -298,6 +299,7 @@ class LikeService:
             ).all()
         return LikesPage(int(total or 0), [LikedTrack.from_row(row) for row in rows])
 
+    @again_if_connection_lost
     async def set_public(self, discord_user_id: int, public: bool) -> None:
         now = self._clock.now()
         async with self._sessions() as session, session.begin():

@@ -54,7 +54,7 @@ from bot.spotify import (
     TokenGrant,
     pkce_pair,
 )
-from db.engine import SessionFactory
+from db.engine import SessionFactory, again_if_connection_lost
 from db.erasure import erase, writing_about
 from db.locks import lock_key
 from db.models import LinkRequest, OutboxMessage, SpotifyLink
@@ -606,6 +606,7 @@ class LinkService:
 
     # -- the account ---------------------------------------------------------------------
 
+    @again_if_connection_lost
     async def account(self, discord_user_id: int) -> AccountView | None:
         async with self._sessions() as session:
             link = await session.get(SpotifyLink, discord_user_id)
@@ -629,6 +630,7 @@ class LinkService:
         """Raise `MissingScope` naming what the user's link lacks (NotLinked without one)."""
         await self._spotify.require_scopes(discord_user_id, scopes)
 
+    @again_if_connection_lost
     async def unlink(self, discord_user_id: int) -> bool:
         async with self._sessions() as session, session.begin():
             await writing_about(session, discord_user_id)
@@ -637,6 +639,7 @@ class LinkService:
             )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    @again_if_connection_lost
     async def forget_user(self, discord_user_id: int) -> int:
         """Delete every row about the user, in every table that has one; nothing about them
         is written after this returns, even by work already in flight (`db.erasure`)."""

@@ -209,6 +209,35 @@ class ShuffleQueues:
         async with self._locked(queue_id):
             return await self._deal(queue_id, count, send, None)
 
+    async def deal_current(
+        self, discord_user_id: int, count: int, *, checked: Callable[[StoredQueue], bool]
+    ) -> Dealt | StoredQueue | None:
+        """`deal` from the user's current queue in one transaction (one session for
+        `/shuffle next`), when `checked(queue)` says its source was checked recently enough;
+        otherwise the queue as it stands, nothing moved, for the caller to check with Spotify
+        (outside any transaction) before dealing. None if the user has no queue.
+
+        The queue is found, then locked, then read again by `_deal`: a deal that held the lock
+        first is seen, so no track is handed out twice."""
+        async with self._sessions() as session, session.begin():
+            found = (
+                await session.execute(
+                    select(*_QUEUE_COLUMNS)
+                    .where(ShuffleQueue.discord_user_id == discord_user_id)
+                    .order_by(ShuffleQueue.last_used_at.desc(), ShuffleQueue.id.desc())
+                    .limit(1)
+                )
+            ).one_or_none()
+            if found is None:
+                return None
+            queue = StoredQueue(*found)
+            if not checked(queue):
+                return queue
+            await session.execute(
+                select(func.pg_advisory_xact_lock(lock_key(QUEUE_LOCK, queue.id)))
+            )
+            return await self._deal(queue.id, count, None, session)
+
     async def _deal(
         self, queue_id: int, count: int, send: SendTrack | None, shared: AsyncSession | None
     ) -> Dealt | None:

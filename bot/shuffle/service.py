@@ -27,7 +27,7 @@ from bot.shuffle.order import PlaylistChange, secure_rng
 from bot.shuffle.queues import Dealt, QueueProgress, ShuffleQueues, StoredQueue, Upcoming
 from bot.shuffle.sources import LIKED, LIKED_NAME, SourceReader
 from bot.spotify import SpotifyGateway
-from db.engine import SessionFactory
+from db.engine import SessionFactory, again_if_connection_lost
 from db.erasure import link_generation
 from db.models import SpotifyLink
 
@@ -132,6 +132,7 @@ class ShuffleService:
         tracks = await self.queues.upcoming(queue, count)
         return Upcoming(tracks, queue.progress(), cycle_ends=queue.position + count >= queue.total)
 
+    @again_if_connection_lost
     async def status(self, discord_user_id: int) -> tuple[QueueProgress, list[QueueProgress]]:
         """The current queue, and the user's other queues (most recently used first)."""
         queues = await self.queues.of_user(discord_user_id)
@@ -151,9 +152,19 @@ class ShuffleService:
 
     async def _deal(self, discord_user_id: int, count: int, *, play: bool) -> Dealt:
         count = max(1, min(MAX_DEAL, count))
-        queue = await self._checked_now_and_then(
-            discord_user_id, await self._current(discord_user_id)
-        )
+        if play:
+            queue = await self._current(discord_user_id)
+        else:
+            # Checked lately (the usual case): found and dealt in one transaction.
+            found = await self.queues.deal_current(
+                discord_user_id, count, checked=self._checked_lately
+            )
+            if found is None:
+                raise await self._no_queue(discord_user_id)
+            if isinstance(found, Dealt):
+                return found
+            queue = found
+        queue = await self._checked_now_and_then(discord_user_id, queue)
 
         async def add_to_spotify_queue(track: Track) -> None:
             await self._spotify.as_user(discord_user_id, lambda sp: sp.add_to_queue(track.uri))
@@ -184,8 +195,7 @@ class ShuffleService:
         """The cheap change check of next, peek and play, when this process's last one is
         old enough. It never blocks dealing: if Spotify does not answer, the stored order
         plays on."""
-        checked = self._checked.get(queue.id)
-        if checked is not None and self._clock.now() - checked < self._check_interval:
+        if self._checked_lately(queue):
             return queue
         try:
             if await self._refresh(discord_user_id, queue) is None:
@@ -196,6 +206,11 @@ class ShuffleService:
             log.info("Shuffle change check skipped (%s)", type(error).__name__)
             return queue
         return await self._one(discord_user_id, queue.source)
+
+    def _checked_lately(self, queue: StoredQueue) -> bool:
+        """This process asked Spotify about the queue's source less than 5 minutes ago."""
+        checked = self._checked.get(queue.id)
+        return checked is not None and self._clock.now() - checked < self._check_interval
 
     async def _refresh(self, discord_user_id: int, queue: StoredQueue) -> PlaylistChange | None:
         """Ask Spotify whether the source changed; rebuild the queue if it did."""

@@ -22,7 +22,7 @@ from bot.errors import MissingScope, NeedsRelink, NotLinked, TokensUnreadable
 from bot.inert import inert
 from bot.outbox import Outbox
 from bot.spotify.accounts import InvalidGrant, TokenGrant
-from db.engine import SessionFactory
+from db.engine import SessionFactory, again_if_connection_lost
 from db.erasure import writing_about
 from db.locks import advisory_lock, lock_key
 from db.models import SpotifyLink
@@ -141,8 +141,7 @@ class TokenStore:
     ) -> str:
         """A token valid for at least a minute; `rejected` is one Spotify just refused (401).
         `scopes` are the permissions the call needs: a link without them raises MissingScope."""
-        async with self._sessions() as session:
-            link = await session.get(SpotifyLink, discord_user_id)
+        link = await self._link(discord_user_id)
         if link is None:
             raise NotLinked
         _check_scopes(link, scopes)
@@ -156,11 +155,16 @@ class TokenStore:
         return token
 
     async def require_scopes(self, discord_user_id: int, scopes: Iterable[str]) -> None:
-        async with self._sessions() as session:
-            link = await session.get(SpotifyLink, discord_user_id)
+        link = await self._link(discord_user_id)
         if link is None:
             raise NotLinked
         _check_scopes(link, scopes)
+
+    @again_if_connection_lost
+    async def _link(self, discord_user_id: int) -> SpotifyLink | None:
+        """The member's link as stored: the read every Spotify call on their behalf starts with."""
+        async with self._sessions() as session:
+            return await session.get(SpotifyLink, discord_user_id)
 
     async def _usable(self, link: SpotifyLink, rejected: str | None) -> str | None:
         """The stored access token if it can serve; None if it needs a refresh."""

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import random
 import string
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from db.models import UserPreferences
 from sandbox.discord import ControlError
-from sandbox.harness import MANAGE_GUILD, MEMBER, Sandbox
+from sandbox.harness import MANAGE_GUILD, MEMBER, Reply, Sandbox
 
 INCIDENT = "incident `"
 
@@ -40,6 +43,85 @@ async def test_commands_recover_by_themselves_when_database_connections_are_kill
         replies = await asyncio.gather(*(sandbox.slash(alice, "account") for _ in range(5)))
         for reply in replies:
             assert "Alice" in reply.text and INCIDENT not in reply.text
+
+
+@asynccontextmanager
+async def table_locked(sandbox: Sandbox, table: str) -> AsyncIterator[None]:
+    """Every statement on `table` waits (on a lock, for real) until the block ends."""
+    async with sandbox.services.engine.begin() as connection:
+        await connection.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+        yield
+
+
+async def waiting_on_a_lock(sandbox: Sandbox, but: int | None = None) -> int:
+    """The backend of the bot's statement that waits for the lock (a new one: not `but`)."""
+    async with asyncio.timeout(15), sandbox.services.engine.connect() as connection:
+        while True:
+            pid = await connection.scalar(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND pid <> :but"
+                ),
+                {"but": but or 0},
+            )
+            if pid is not None:
+                return int(pid)
+            await connection.commit()  # pg_stat_activity is read once per transaction
+            await asyncio.sleep(0.02)
+
+
+async def killed_mid_command(
+    sandbox: Sandbox, user: int, name: str, table: str, options: dict[str, Any] | None = None
+) -> tuple[Reply, int]:
+    """`/name` run while `table` is locked; its connection killed while its statement waits,
+    then the lock released once it waits again (on a fresh connection). The reply, and how many
+    answers the interaction got."""
+    async with table_locked(sandbox, table):
+        asked = asyncio.create_task(sandbox.slash(user, name, options))
+        first = await waiting_on_a_lock(sandbox)
+        async with sandbox.services.engine.connect() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        await waiting_on_a_lock(sandbox, but=first)  # run again, waiting for the lock
+    reply = await asked
+    record = await sandbox.discord.interaction(reply.record["id"])
+    return reply, len(record.get("followups") or [])
+
+
+async def test_a_read_whose_connection_dies_mid_command_is_run_again_and_answers_once(
+    sandbox: Sandbox,
+) -> None:
+    alice = await sandbox.user("alice")
+    await sandbox.link(alice, "alice")
+    reply, answers = await killed_mid_command(sandbox, alice, "account", "spotify_links")
+    assert INCIDENT not in reply.text and "Alice" in reply.text, reply.text
+    assert answers == 1
+
+
+async def test_a_spotify_command_whose_token_read_dies_is_run_again_and_answers_once(
+    sandbox: Sandbox,
+) -> None:
+    alice = await sandbox.user("alice")
+    await sandbox.link(alice, "alice")
+    await sandbox.slash(alice, "np")  # the token is fresh: the read is all /np asks the database
+    reply, answers = await killed_mid_command(sandbox, alice, "np", "spotify_links")
+    assert INCIDENT not in reply.text and "/link" not in reply.text, reply.text
+    assert answers == 1
+
+
+async def test_a_write_whose_connection_dies_before_commit_is_run_again_and_done_once(
+    sandbox: Sandbox,
+) -> None:
+    alice = await sandbox.user("alice")
+    reply, answers = await killed_mid_command(
+        sandbox, alice, "likes-privacy", "user_preferences", {"visibility": "public"}
+    )
+    assert INCIDENT not in reply.text, reply.text
+    assert answers == 1
+    async with sandbox.services.sessions() as session:
+        public = await session.scalars(
+            select(UserPreferences.likes_public).where(UserPreferences.discord_user_id == alice)
+        )
+        assert list(public) == [True]
 
 
 async def test_a_gateway_disconnect_is_resumed_and_commands_keep_working(sandbox: Sandbox) -> None:
