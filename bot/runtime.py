@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import pkgutil
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import discord
@@ -255,8 +256,12 @@ class Encore:
         await self._stack.aclose()
         log.info("Encore %s role stopped", self.role.value)
 
-    async def run_until(self, stop: asyncio.Event) -> None:
+    async def run_until(
+        self, stop: asyncio.Event, *, started: Callable[[], None] | None = None
+    ) -> None:
         await self.start()
+        if started is not None:
+            started()
         try:
             waiter = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait([waiter, *self.tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -269,7 +274,16 @@ class Encore:
 
 
 async def run_roles(settings: Settings, role: Role) -> None:
-    await Encore(settings, role).run_until(_stop_on_signals())
+    await Encore(settings, role).run_until(_stop_on_signals(), started=_freeze_startup_objects)
+
+
+def _freeze_startup_objects() -> None:
+    """Keep what start-up built (modules, the command tree, the gateway's cache, pools) out of
+    the garbage collector's passes: they live as long as the process, and every full pass over
+    them cost CPU on the commands that triggered it. Only the `encore` process does this; an
+    in-process test suite starts and stops many roles."""
+    gc.collect()
+    gc.freeze()
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -6,6 +6,7 @@ import functools
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -14,6 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -152,3 +154,26 @@ def again_if_connection_lost(work: Callable[P, Awaitable[T]]) -> Callable[P, Awa
         return await work(*args, **kwargs)
 
     return again
+
+
+Reads = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+
+
+def reads(sessions: SessionFactory) -> Reads:
+    """Connections for hot reads that take no lock: `async with read() as connection:`.
+
+    They run in autocommit, so a read is one round trip rather than BEGIN, the statement and
+    ROLLBACK, and skip the ORM session (rows, not entities). Under READ COMMITTED, PostgreSQL's
+    default and ours, each statement of a transaction sees its own snapshot anyway, so a read
+    that locks nothing sees the same either way. Writes, locks and reads that must see a
+    transaction's own writes keep a session.
+    """
+    return bound_engine(sessions).execution_options(isolation_level="AUTOCOMMIT").connect
+
+
+def bound_engine(sessions: SessionFactory) -> AsyncEngine:
+    """The engine a session factory is bound to: Core connections (`engine.begin()`) for hot
+    paths whose statements need no ORM session around them."""
+    bind = sessions.kw["bind"]
+    assert isinstance(bind, AsyncEngine), "the session factory must be bound to an engine"
+    return bind

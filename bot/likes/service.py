@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from bot.clock import Clock
@@ -37,7 +37,7 @@ from bot.spotify import (
     track_id_in,
     user_pages,
 )
-from db.engine import SessionFactory, again_if_connection_lost
+from db.engine import SessionFactory, again_if_connection_lost, reads
 from db.erasure import still_linked, writing_about
 from db.models import Like, SpotifyLink, UserPreferences
 
@@ -45,6 +45,29 @@ log = logging.getLogger(__name__)
 
 SAVE_SCOPE = "user-library-modify"
 READ_SCOPE = "user-library-read"
+
+# `/likes`, built once (compiled once): whether the owner shares, how many, one page of them.
+_LIKES = Like.__table__
+_LIKES_PUBLIC = select(UserPreferences.__table__.c.likes_public).where(
+    UserPreferences.__table__.c.discord_user_id == bindparam("owner")
+)
+_LIKES_COUNT = (
+    select(func.count()).select_from(_LIKES).where(_LIKES.c.discord_user_id == bindparam("owner"))
+)
+_LIKES_PAGE = (
+    select(
+        _LIKES.c.track_id,
+        _LIKES.c.track_name,
+        _LIKES.c.artist_names,
+        _LIKES.c.album_name,
+        _LIKES.c.url,
+        _LIKES.c.liked_at,
+    )
+    .where(_LIKES.c.discord_user_id == bindparam("owner"))
+    .order_by(_LIKES.c.liked_at.desc(), _LIKES.c.id.desc())
+    .offset(bindparam("skip"))
+    .limit(bindparam("size"))
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +82,7 @@ class _Granted:
 class LikeService:
     def __init__(self, sessions: SessionFactory, spotify: SpotifyGateway, clock: Clock) -> None:
         self._sessions = sessions
+        self._read = reads(sessions)
         self._spotify = spotify
         self._clock = clock
         self.search_cache = TrackSearchCache(self._search, clock)
@@ -276,28 +300,17 @@ class LikeService:
         self, owner_id: int, viewer_id: int, number: int, *, size: int = 10
     ) -> LikesPage:
         """One page of `owner_id`'s likes, newest first, if `viewer_id` may see them."""
-        async with self._sessions() as session:
+        async with self._read() as connection:
             if owner_id != viewer_id:
-                public = await session.scalar(
-                    select(UserPreferences.likes_public).where(
-                        UserPreferences.discord_user_id == owner_id
-                    )
-                )
+                public = await connection.scalar(_LIKES_PUBLIC, {"owner": owner_id})
                 if not public:
                     raise LikesPrivate
-            total = await session.scalar(
-                select(func.count()).select_from(Like).where(Like.discord_user_id == owner_id)
+            total = await connection.scalar(_LIKES_COUNT, {"owner": owner_id})
+            rows = await connection.execute(
+                _LIKES_PAGE, {"owner": owner_id, "skip": number * size, "size": size}
             )
-            rows = (
-                await session.scalars(
-                    select(Like)
-                    .where(Like.discord_user_id == owner_id)
-                    .order_by(Like.liked_at.desc(), Like.id.desc())
-                    .offset(number * size)
-                    .limit(size)
-                )
-            ).all()
-        return LikesPage(int(total or 0), [LikedTrack.from_row(row) for row in rows])
+            tracks = [LikedTrack(*row) for row in rows]
+        return LikesPage(int(total or 0), tracks)
 
     @again_if_connection_lost
     async def set_public(self, discord_user_id: int, public: bool) -> None:

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
@@ -54,12 +54,21 @@ from bot.spotify import (
     TokenGrant,
     pkce_pair,
 )
-from db.engine import SessionFactory, again_if_connection_lost
+from db.engine import SessionFactory, again_if_connection_lost, reads
 from db.erasure import erase, writing_about
 from db.locks import lock_key
 from db.models import LinkRequest, OutboxMessage, SpotifyLink
 
 log = logging.getLogger(__name__)
+
+_LINKS = SpotifyLink.__table__
+_ACCOUNT = select(  # what /account shows, built once
+    _LINKS.c.display_name,
+    _LINKS.c.spotify_account_id,
+    _LINKS.c.scopes,
+    _LINKS.c.authorized_at,
+    _LINKS.c.status,
+).where(_LINKS.c.discord_user_id == bindparam("user"))
 
 LINK_LIFETIME = dt.timedelta(minutes=10)
 # A pending link with less than this left is replaced by a new one instead of sent again.
@@ -233,6 +242,7 @@ class LinkService:
         discord: DiscordIdentity | None = None,
     ) -> None:
         self._sessions = sessions
+        self._read = reads(sessions)
         self._cipher = cipher
         self._spotify = spotify
         self._outbox = outbox
@@ -608,8 +618,8 @@ class LinkService:
 
     @again_if_connection_lost
     async def account(self, discord_user_id: int) -> AccountView | None:
-        async with self._sessions() as session:
-            link = await session.get(SpotifyLink, discord_user_id)
+        async with self._read() as connection:
+            link = (await connection.execute(_ACCOUNT, {"user": discord_user_id})).first()
         if link is None:
             return None
         expires_at = link.authorized_at + AUTHORIZATION_LIFETIME

@@ -11,10 +11,10 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, func, literal, select, text, update
+from sqlalchemy import Text, bindparam, cast, delete, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, JSONPATH
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.clock import Clock
@@ -30,7 +30,7 @@ from bot.shuffle.order import (
     secure_rng,
 )
 from bot.shuffle.sources import LIKED, SourceContents
-from db.engine import SessionFactory
+from db.engine import SessionFactory, bound_engine, reads
 from db.erasure import still_linked, writing_about
 from db.locks import advisory_lock, lock_key
 from db.models import ShuffleQueue
@@ -112,6 +112,17 @@ _QUEUE_COLUMNS = (
 
 SendTrack = Callable[[Track], Awaitable[None]]
 QUEUE_LOCK = "shuffle-queue"  # advisory lock purpose, one key per queue
+# The hot path (`/shuffle next`) runs on Core connections, not ORM sessions: the same statements.
+Database = AsyncSession | AsyncConnection
+
+_USER_QUEUES = (
+    select(*_QUEUE_COLUMNS)
+    .where(ShuffleQueue.discord_user_id == bindparam("user"))
+    .order_by(ShuffleQueue.last_used_at.desc(), ShuffleQueue.id.desc())
+)
+_USER_QUEUE_OF_SOURCE = _USER_QUEUES.where(ShuffleQueue.source == bindparam("source"))
+_QUEUE = select(*_QUEUE_COLUMNS).where(ShuffleQueue.id == bindparam("queue_id"))
+_QUEUE_XACT_LOCK = select(func.pg_advisory_xact_lock(bindparam("key")))
 
 
 class ShuffleQueues:
@@ -134,6 +145,8 @@ class ShuffleQueues:
         rng: Callable[[], random.Random] = secure_rng,
     ) -> None:
         self._sessions = sessions
+        self._read = reads(sessions)
+        self._engine = bound_engine(sessions)
         self._clock = clock
         self._rng = rng
 
@@ -171,20 +184,20 @@ class ShuffleQueues:
         self, discord_user_id: int, *, source: str | None = None
     ) -> list[StoredQueue]:
         """The user's queues, the current one (used last) first."""
-        query = select(*_QUEUE_COLUMNS).where(ShuffleQueue.discord_user_id == discord_user_id)
-        if source is not None:
-            query = query.where(ShuffleQueue.source == source)
-        query = query.order_by(ShuffleQueue.last_used_at.desc(), ShuffleQueue.id.desc())
-        async with self._sessions() as session:
-            return [StoredQueue(*found) for found in (await session.execute(query)).all()]
+        async with self._read() as connection:
+            found = await connection.execute(
+                _USER_QUEUES if source is None else _USER_QUEUE_OF_SOURCE,
+                {"user": discord_user_id, "source": source},
+            )
+            return [StoredQueue(*row) for row in found]
 
     async def one(self, discord_user_id: int, source: str) -> StoredQueue | None:
         found = await self.of_user(discord_user_id, source=source)
         return found[0] if found else None
 
     async def upcoming(self, queue: StoredQueue, count: int) -> list[QueuedTrack]:
-        async with self._sessions() as session:
-            tracks = await _slice(session, queue.id, queue.position, count)
+        async with self._read() as connection:
+            tracks = await _slice(connection, queue.id, queue.position, count)
         return [
             QueuedTrack(track, queue.position + i + 1, queue.cycle)
             for i, track in enumerate(tracks)
@@ -201,11 +214,9 @@ class ShuffleQueues:
         under the same lock taken for that transaction only.
         """
         if send is None:
-            async with self._sessions() as session, session.begin():
-                await session.execute(
-                    select(func.pg_advisory_xact_lock(lock_key(QUEUE_LOCK, queue_id)))
-                )
-                return await self._deal(queue_id, count, None, session)
+            async with self._engine.begin() as connection:
+                await connection.execute(_QUEUE_XACT_LOCK, {"key": lock_key(QUEUE_LOCK, queue_id)})
+                return await self._deal(queue_id, count, None, connection)
         async with self._locked(queue_id):
             return await self._deal(queue_id, count, send, None)
 
@@ -239,7 +250,7 @@ class ShuffleQueues:
             return await self._deal(queue.id, count, None, session)
 
     async def _deal(
-        self, queue_id: int, count: int, send: SendTrack | None, shared: AsyncSession | None
+        self, queue_id: int, count: int, send: SendTrack | None, shared: Database | None
     ) -> Dealt | None:
         async with self._reading(shared) as session:
             queue = await _read(session, queue_id)
@@ -304,16 +315,16 @@ class ShuffleQueues:
                 await session.execute(_REORDER, {"queue_id": queue.id, "ids": next_order})
         return Dealt(upcoming[:taken], progress, new_cycle, count, stopped_by)
 
-    def _reading(self, shared: AsyncSession | None) -> AbstractAsyncContextManager[AsyncSession]:
-        return nullcontext(shared) if shared is not None else self._sessions()
+    def _reading(self, shared: Database | None) -> AbstractAsyncContextManager[Database]:
+        return nullcontext(shared) if shared is not None else self._read()
 
     @asynccontextmanager
-    async def _writing(self, shared: AsyncSession | None) -> AsyncIterator[AsyncSession]:
+    async def _writing(self, shared: Database | None) -> AsyncIterator[Database]:
         if shared is not None:
             yield shared
             return
-        async with self._sessions() as session, session.begin():
-            yield session
+        async with self._engine.begin() as connection:
+            yield connection
 
     async def rebuild(self, queue_id: int, contents: SourceContents) -> PlaylistChange | None:
         """Bring the queue in line with its source's new contents (see `rebuilt_order`).
@@ -375,14 +386,12 @@ class ShuffleQueues:
         return func.greatest(ShuffleQueue.last_used_at, self._clock.now())
 
 
-async def _read(session: AsyncSession, queue_id: int) -> StoredQueue | None:
-    found = (
-        await session.execute(select(*_QUEUE_COLUMNS).where(ShuffleQueue.id == queue_id))
-    ).one_or_none()
+async def _read(session: Database, queue_id: int) -> StoredQueue | None:
+    found = (await session.execute(_QUEUE, {"queue_id": queue_id})).one_or_none()
     return None if found is None else StoredQueue(*found)
 
 
-async def _slice(session: AsyncSession, queue_id: int, start: int, count: int) -> list[Track]:
+async def _slice(session: Database, queue_id: int, start: int, count: int) -> list[Track]:
     """Tracks `start`..`start + count - 1` of the order, cut out by PostgreSQL: a
     10,000-track order is not shipped to Python for three tracks."""
     if count <= 0:
@@ -430,18 +439,18 @@ _REORDER = text(
 )
 
 
-async def _raw_order(session: AsyncSession, queue_id: int) -> list[str]:
+async def _raw_order(session: Database, queue_id: int) -> list[str]:
     """The whole order, each track as JSON text, for a thread to decode (`decode_order`)."""
     return list(await session.scalars(_ORDER, {"queue_id": queue_id}))
 
 
-async def _ids_and_artists(session: AsyncSession, queue_id: int) -> list[tuple[str, str]]:
+async def _ids_and_artists(session: Database, queue_id: int) -> list[tuple[str, str]]:
     """(track id, primary artist) of the whole order: all a cycle rollover needs of it."""
     rows = await session.execute(_IDS_AND_ARTISTS, {"queue_id": queue_id})
     return [(track_id, artist) for track_id, artist in rows]
 
 
-async def _tracks_with_ids(session: AsyncSession, queue_id: int, ids: Sequence[str]) -> list[Track]:
+async def _tracks_with_ids(session: Database, queue_id: int, ids: Sequence[str]) -> list[Track]:
     if not ids:
         return []
     rows = await session.scalars(_WITH_IDS, {"queue_id": queue_id, "ids": list(ids)})

@@ -71,7 +71,7 @@ class SpotifyGateway:
         if client is None:
             # A plain session: no urllib3 Retry adapter that would sleep through a 429.
             client = spotipy.Spotify(
-                requests_session=requests.Session(),
+                requests_session=_session_for(self._api_url),
                 retries=0,
                 status_retries=0,
                 requests_timeout=self._timeout,
@@ -196,6 +196,18 @@ class SpotifyGateway:
     async def close(self) -> None:
         await self.accounts.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _session_for(api_url: str) -> requests.Session:
+    """A requests session for the Web API that reads the environment (proxies, CA bundle) once,
+    for the one host it calls, rather than on every call; and never ~/.netrc, whose
+    credentials would replace the bearer token."""
+    session = requests.Session()
+    found = session.merge_environment_settings(api_url, {}, None, None, None)
+    session.proxies.update(found["proxies"])
+    session.verify = found["verify"]
+    session.trust_env = False
+    return session
 
 
 def endpoint_of(call: Callable[..., Any]) -> str:
