@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sandbox.demo import Demo
 
+SEND_MESSAGES = 1 << 11
+
 TITLE = "New releases and the daily digest"
 
 
@@ -62,8 +64,29 @@ async def run(demo: Demo) -> None:
     reply = await demo.command(bob, "digest channel", {"channel": channel_id})
     demo.expect(reply, "a member without Manage Server is refused", contains="permission")
 
+    # The channel lets only a role post, and the bot does not have it yet.
+    poster = await sandbox.discord.create_role(sandbox.guild_id, "Encore poster")
+    await sandbox.discord.update_channel(
+        channel_id,
+        permission_overwrites=[
+            {"id": sandbox.guild_id, "type": 0, "allow": 0, "deny": SEND_MESSAGES},
+            {"id": poster["id"], "type": 0, "allow": SEND_MESSAGES, "deny": 0},
+        ],
+    )
     reply = await demo.command(admin, "digest channel", {"channel": channel_id})
-    demo.expect(reply, "the admin picks the channel: the digest is on", contains="Daily digest on")
+    demo.expect(
+        reply,
+        "a channel where Encore may not post: the admin is told what to fix",
+        contains="Send Messages",
+    )
+    await sandbox.discord.give_bot_role(sandbox.guild_id, poster["id"])
+    demo.show("the admin", "gives Encore the role that may post there (no reconnect)")
+    reply = await demo.command(admin, "digest channel", {"channel": channel_id})
+    demo.expect(
+        reply,
+        "the admin picks the channel again: Encore asks Discord afresh, the digest is on",
+        contains="Daily digest on",
+    )
 
     reply = await demo.command(admin, "digest time", {"time": "7 o'clock"})
     demo.expect(reply, "a time that is not HH:MM is explained", contains="HH:MM")
