@@ -1,6 +1,6 @@
 """The gateway keeps a lived-in server as a bare server (id, name, owner, member count), and
 /digest channel still resolves its channel and checks the bot's permissions there, asking
-Discord.
+Discord. Servers joined and left are still counted and their events still dispatched.
 
 The servers are furnished as real ones are (`sandbox/discord/furniture.py`: categories, text
 channels with topics and role overwrites, voice channels, tens of roles, threads, emojis,
@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
+import discord
+
+from bot.guild_cache import BareGuild
 from sandbox.harness import MANAGE_GUILD, MEMBER, Sandbox
+from tests.drains import until
 
 ADMIN = MANAGE_GUILD | MEMBER
 
@@ -70,3 +75,52 @@ async def test_digest_channel_in_a_lived_in_server_checks_the_bots_permissions(
     await sandbox.discord.update_channel(channel_id, bot_can_post=False)
     refused = await choose(channel_id)
     assert "I cannot post the digest in" in refused and "Send Messages" in refused
+
+
+async def dispatched(condition: Callable[[], bool]) -> None:
+    async def met() -> bool:
+        return condition()
+
+    await until(met, timeout=15, what="discord.py dispatched the server's event")
+
+
+async def test_servers_joined_and_left_are_counted_and_their_events_still_come(
+    sandbox: Sandbox,
+) -> None:
+    joined: list[discord.Guild] = []
+    removed: list[discord.Guild] = []
+
+    async def on_guild_join(guild: discord.Guild) -> None:
+        joined.append(guild)
+
+    async def on_guild_available(guild: discord.Guild) -> None:
+        # The emulator's GUILD_CREATE says `unavailable: false`, which discord.py reads as
+        # a server coming back rather than a new one.
+        joined.append(guild)
+
+    async def on_guild_remove(guild: discord.Guild) -> None:
+        removed.append(guild)
+
+    sandbox.bot.add_listener(on_guild_join)
+    sandbox.bot.add_listener(on_guild_available)
+    sandbox.bot.add_listener(on_guild_remove)
+    before = len(sandbox.bot.guilds)
+    first, _ = await lived_in_server(sandbox)
+    second, channel_id = await lived_in_server(sandbox)
+
+    assert len(sandbox.bot.guilds) == before + 2
+    await dispatched(lambda: len(joined) == 2)
+    assert [guild.id for guild in joined] == [first, second]
+    kept = sandbox.bot.get_guild(second)
+    assert isinstance(kept, BareGuild) and kept.shard_id == 0
+    assert kept.get_channel(channel_id) is None and kept.get_role(second) is None
+    # What discord.py stores in a bare server is dropped, in this one and in every other.
+    kept._add_channel(discord.Object(channel_id))  # type: ignore[arg-type]
+    assert kept.get_channel(channel_id) is None and list(kept.channels) == []
+
+    await sandbox.discord.delete_guild(first)
+    await dispatched(lambda: bool(removed))
+    assert sandbox.bot.get_guild(first) is None and [guild.id for guild in removed] == [first]
+    assert len(sandbox.bot.guilds) == before + 1
+    answer = await sandbox.slash(await sandbox.user("member"), "digest status", guild_id=second)
+    assert answer.text
