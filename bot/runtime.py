@@ -1,4 +1,10 @@
-"""Running the roles: each starts only what it needs, all of them share `Services`."""
+"""Running the roles: each starts only what it needs, all of them share `Services`.
+
+Each role also imports only what it runs: the web server (aiohttp.web, `bot.web`, `bot.api`),
+APScheduler with the scheduled jobs, and the metrics endpoint are imported where their role
+starts them, so `encore gateway` carries none of them (its memory is measured:
+bench/gateway_memory.py; tests/e2e/test_role_imports.py keeps it so).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,9 @@ import logging
 import pkgutil
 import signal
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
-from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 import cogs
 from bot import __version__, metrics
@@ -23,9 +27,7 @@ from bot.config import Role, Settings
 from bot.discord_setup import pace_by, point_discord_at
 from bot.heartbeat import Heartbeat, shards_text
 from bot.keys import generate_key, keys_for_reencrypt, runtime_keys
-from bot.observability import start_metrics_server
 from bot.problems import OperatorError
-from bot.scheduler import build_scheduler
 from bot.services import Services, database_url
 from bot.spotify import Reencrypted
 from bot.startup import (
@@ -36,9 +38,12 @@ from bot.startup import (
     wait_for_discord,
 )
 from bot.ui.digest_poster import DiscordPoster
-from bot.web import start as start_web
 from db.engine import create_engine
 from db.migrate import Upgrade, upgrade
+
+if TYPE_CHECKING:
+    from aiohttp import web
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +159,13 @@ class Encore:
         )
         metrics.INFO.labels(__version__, role.value).set(1)
         if settings.metrics_port:
+            from bot.observability import start_metrics_server  # only where it is served
+
             metrics_server = await start_metrics_server(settings, role.value, self.heartbeat)
             self._stack.push_async_callback(metrics_server.cleanup)
         if role in {Role.RUN, Role.WEB}:
+            from bot.web import start as start_web  # the web role's own imports
+
             self.web = await start_web(self.services, settings.web_host, settings.web_port)
             self._stack.push_async_callback(self.web.cleanup)
         if role in {Role.RUN, Role.GATEWAY}:
@@ -192,6 +201,8 @@ class Encore:
                 )
             )
         if role in {Role.RUN, Role.WORKER} and self._with_scheduler:
+            from bot.scheduler import build_scheduler  # the worker's own imports
+
             self.scheduler = build_scheduler(self.services, on_tick=self.heartbeat.ticked)
             self.scheduler.start()
             self._stack.callback(self.scheduler.shutdown, wait=False)
