@@ -19,7 +19,7 @@ from bot.radar.schedule import DAYS, next_delivery, parse_types
 from bot.radar.server import server_section
 from bot.radar.watchlist import PLAYLIST_SCOPE, WatchlistService, ensure_settings
 from bot.spotify import PlaylistWriter, SpotifyGateway
-from db.engine import SessionFactory
+from db.engine import SessionFactory, again_if_connection_lost
 from db.erasure import link_generation, writing_about
 from db.models import RadarSettings, RadarShare
 
@@ -65,13 +65,21 @@ class RadarService:
 
     # -- settings --------------------------------------------------------------------------
 
+    # Each command's transaction and its read-back run again, each on its own, when the
+    # connection dies under them before commit (`again_if_connection_lost`): the transaction
+    # rolled back with its connection, and a read repeats nothing.
+
     async def settings(
         self, discord_user_id: int, guild_id: int | None = None
     ) -> RadarSettingsView:
+        await self._ensure(discord_user_id)
+        return await self._view(discord_user_id, guild_id)
+
+    @again_if_connection_lost
+    async def _ensure(self, discord_user_id: int) -> None:
         async with self._sessions() as session, session.begin():
             await self._linked(session, discord_user_id)
             await ensure_settings(session, discord_user_id, self._clock.now())
-        return await self._view(discord_user_id, guild_id)
 
     async def change(
         self,
@@ -98,6 +106,19 @@ class RadarService:
             day_number = names.index(day.strip().casefold())
         at = parse_post_time(time) if time is not None else None
         zone = parse_timezone(timezone) if timezone is not None else None
+        await self._change(discord_user_id, chosen_types, day_number, at, zone, enabled)
+        return await self._view(discord_user_id, guild_id)
+
+    @again_if_connection_lost
+    async def _change(
+        self,
+        discord_user_id: int,
+        chosen_types: tuple[str, ...] | None,
+        day_number: int | None,
+        at: dt.time | None,
+        zone: str | None,
+        enabled: bool | None,
+    ) -> None:
         async with self._sessions() as session, session.begin():
             await self._linked(session, discord_user_id)
             now = self._clock.now()
@@ -117,7 +138,6 @@ class RadarService:
             row.next_delivery_at, _ = next_delivery(
                 now, row.delivery_day, row.delivery_time, row.timezone
             )
-        return await self._view(discord_user_id, guild_id)
 
     async def share(
         self, discord_user_id: int, guild_id: int | None, *, on: bool
@@ -126,6 +146,11 @@ class RadarService:
             raise BadInput(
                 "Run `/radar share on` in the server whose digest may count your artists."
             )
+        await self._share(discord_user_id, guild_id, on=on)
+        return await self._view(discord_user_id, guild_id)
+
+    @again_if_connection_lost
+    async def _share(self, discord_user_id: int, guild_id: int | None, *, on: bool) -> None:
         async with self._sessions() as session, session.begin():
             await self._linked(session, discord_user_id)
             await ensure_settings(session, discord_user_id, self._clock.now())
@@ -144,19 +169,23 @@ class RadarService:
             row = await session.get(RadarSettings, discord_user_id)
             assert row is not None
             row.share = bool(left)
-        return await self._view(discord_user_id, guild_id)
 
     async def playlist(self, discord_user_id: int, *, on: bool) -> RadarSettingsView:
         if on:
             await self._spotify.require_scopes(discord_user_id, {PLAYLIST_SCOPE})
+        await self._playlist(discord_user_id, on=on)
+        return await self._view(discord_user_id, None)
+
+    @again_if_connection_lost
+    async def _playlist(self, discord_user_id: int, *, on: bool) -> None:
         async with self._sessions() as session, session.begin():
             await self._linked(session, discord_user_id)
             await ensure_settings(session, discord_user_id, self._clock.now())
             row = await session.get(RadarSettings, discord_user_id)
             assert row is not None
             row.playlist = on
-        return await self._view(discord_user_id, None)
 
+    @again_if_connection_lost
     async def _view(self, discord_user_id: int, guild_id: int | None) -> RadarSettingsView:
         async with self._sessions() as session:
             row = await session.get(RadarSettings, discord_user_id)

@@ -22,7 +22,7 @@ from bot.errors import BadInput, EncoreError, MissingScope, NotFound, NotLinked
 from bot.radar.budget import charge, paused
 from bot.radar.schedule import DEFAULT_DAY, DEFAULT_TIME, next_delivery
 from bot.spotify import SpotifyGateway, is_spotify_id
-from db.engine import SessionFactory
+from db.engine import SessionFactory, again_if_connection_lost
 from db.erasure import link_generation, still_linked, writing_about
 from db.models import (
     Like,
@@ -110,26 +110,7 @@ class WatchlistService:
 
     async def watchlist(self, discord_user_id: int) -> Watchlist:
         """The member's watchlist from the database alone (no Spotify call)."""
-        async with self._sessions() as session:
-            rows = (
-                await session.execute(
-                    select(RadarWatch.artist_id, RadarWatch.artist_name, RadarWatch.source).where(
-                        RadarWatch.discord_user_id == discord_user_id
-                    )
-                )
-            ).all()
-            blocks = (
-                await session.execute(
-                    select(RadarBlock.artist_id, RadarBlock.artist_name).where(
-                        RadarBlock.discord_user_id == discord_user_id
-                    )
-                )
-            ).all()
-            refreshed = await session.scalar(
-                select(RadarSettings.watchlist_refreshed_at).where(
-                    RadarSettings.discord_user_id == discord_user_id
-                )
-            )
+        rows, blocks, refreshed = await self._stored(discord_user_id)
         blocked = {artist_id: name for artist_id, name in blocks}
         names: dict[str, str] = {}
         sources: dict[str, set[str]] = {}
@@ -155,6 +136,33 @@ class WatchlistService:
             await self.missing_scopes(discord_user_id),
             refreshed,
         )
+
+    @again_if_connection_lost
+    async def _stored(
+        self, discord_user_id: int
+    ) -> tuple[list[Any], list[Any], dt.datetime | None]:
+        """(watched rows, blocked rows, when the Spotify sources were last read)."""
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(RadarWatch.artist_id, RadarWatch.artist_name, RadarWatch.source).where(
+                        RadarWatch.discord_user_id == discord_user_id
+                    )
+                )
+            ).all()
+            blocks = (
+                await session.execute(
+                    select(RadarBlock.artist_id, RadarBlock.artist_name).where(
+                        RadarBlock.discord_user_id == discord_user_id
+                    )
+                )
+            ).all()
+            refreshed = await session.scalar(
+                select(RadarSettings.watchlist_refreshed_at).where(
+                    RadarSettings.discord_user_id == discord_user_id
+                )
+            )
+        return list(rows), list(blocks), refreshed
 
     async def missing_scopes(self, discord_user_id: int) -> tuple[str, ...]:
         missing: list[str] = []
@@ -392,8 +400,15 @@ class WatchlistService:
         items = (answer.get("artists") or {}).get("items") or []
         return [(str(a["id"]), str(a.get("name") or "Unknown artist")) for a in items if a]
 
+    # A member's change is one transaction, run again on its own (never the Spotify look-up
+    # before it) when the connection dies under it before commit (`again_if_connection_lost`).
+
     async def follow(self, discord_user_id: int, text: str) -> WatchedArtist:
         artist_id, name = await self.resolve(text)
+        return await self._follow(discord_user_id, artist_id, name)
+
+    @again_if_connection_lost
+    async def _follow(self, discord_user_id: int, artist_id: str, name: str) -> WatchedArtist:
         async with self._sessions() as session, session.begin():
             await self._linked(session, discord_user_id)
             manual = await session.scalar(
@@ -423,6 +438,7 @@ class WatchlistService:
             sources = await self._sources(session, discord_user_id, artist_id)
         return WatchedArtist(artist_id, name, sources)
 
+    @again_if_connection_lost
     async def unfollow(self, discord_user_id: int, text: str) -> WatchedArtist:
         """Remove an artist the member added; the other sources stay (block hides those)."""
         async with self._sessions() as session, session.begin():
@@ -439,13 +455,21 @@ class WatchlistService:
         return WatchedArtist(artist_id, name, sources)
 
     async def block(self, discord_user_id: int, text: str) -> WatchedArtist:
-        async with self._sessions() as session:
-            try:
-                artist_id, name = await self._known(session, discord_user_id, text)
-            except NotFound:
-                artist_id, name = "", ""
+        artist_id, name = await self._known_or_none(discord_user_id, text)
         if not artist_id:
             artist_id, name = await self.resolve(text)  # no transaction open while Spotify answers
+        return await self._block(discord_user_id, artist_id, name)
+
+    @again_if_connection_lost
+    async def _known_or_none(self, discord_user_id: int, text: str) -> tuple[str, str]:
+        async with self._sessions() as session:
+            try:
+                return await self._known(session, discord_user_id, text)
+            except NotFound:
+                return "", ""
+
+    @again_if_connection_lost
+    async def _block(self, discord_user_id: int, artist_id: str, name: str) -> WatchedArtist:
         async with self._sessions() as session, session.begin():
             await self._linked(session, discord_user_id)
             await ensure_settings(session, discord_user_id, self._clock.now())
@@ -456,6 +480,7 @@ class WatchlistService:
             )
         return WatchedArtist(artist_id, name, ())
 
+    @again_if_connection_lost
     async def unblock(self, discord_user_id: int, text: str) -> WatchedArtist:
         async with self._sessions() as session, session.begin():
             await self._linked(session, discord_user_id)
@@ -480,6 +505,7 @@ class WatchlistService:
             sources = await self._sources(session, discord_user_id, artist[0])
         return WatchedArtist(artist[0], artist[1], sources)
 
+    @again_if_connection_lost
     async def known_suggestions(
         self, discord_user_id: int, typed: str, *, blocked: bool = False
     ) -> list[tuple[str, str]]:

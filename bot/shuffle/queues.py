@@ -30,7 +30,7 @@ from bot.shuffle.order import (
     secure_rng,
 )
 from bot.shuffle.sources import LIKED, SourceContents
-from db.engine import SessionFactory, bound_engine, reads
+from db.engine import SessionFactory, again_if_connection_lost, bound_engine, reads
 from db.erasure import still_linked, writing_about
 from db.locks import advisory_lock, lock_key
 from db.models import ShuffleQueue
@@ -180,6 +180,7 @@ class ShuffleQueues:
             return None
         return StoredQueue(created, contents.source, contents.name, contents.version, 0, total, 1)
 
+    @again_if_connection_lost
     async def of_user(
         self, discord_user_id: int, *, source: str | None = None
     ) -> list[StoredQueue]:
@@ -355,6 +356,7 @@ class ShuffleQueues:
                 )
         return rebuilt.change
 
+    @again_if_connection_lost
     async def touch(self, discord_user_id: int, queue_id: int) -> None:
         """Make the queue the current one: next, peek, play and stop act on it."""
         async with self._sessions() as session, session.begin():
@@ -364,6 +366,7 @@ class ShuffleQueues:
                 .values(last_used_at=self._latest_use(discord_user_id))
             )
 
+    @again_if_connection_lost
     async def delete(self, queue_id: int) -> None:
         async with self._locked(queue_id), self._sessions() as session, session.begin():
             await session.execute(delete(ShuffleQueue).where(ShuffleQueue.id == queue_id))

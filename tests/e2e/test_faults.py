@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from db.models import UserPreferences
+from db.models import RadarBlock, RadarSettings, ShuffleQueue, UserPreferences
 from sandbox.discord import ControlError
 from sandbox.harness import MANAGE_GUILD, MEMBER, Reply, Sandbox
 
@@ -122,6 +122,53 @@ async def test_a_write_whose_connection_dies_before_commit_is_run_again_and_done
             select(UserPreferences.likes_public).where(UserPreferences.discord_user_id == alice)
         )
         assert list(public) == [True]
+
+
+async def test_radar_settings_whose_connection_dies_before_commit_are_written_once(
+    sandbox: Sandbox,
+) -> None:
+    alice = await sandbox.user("alice")
+    await sandbox.link(alice, "alice")
+    reply, answers = await killed_mid_command(
+        sandbox, alice, "radar settings", "radar_settings", {"time": "18:30"}
+    )
+    assert INCIDENT not in reply.text and "18:30" in reply.text, reply.text
+    assert answers == 1
+    async with sandbox.services.sessions() as session:
+        rows = list(await session.scalars(select(RadarSettings.delivery_time)))
+    assert [at.strftime("%H:%M") for at in rows] == ["18:30"]
+
+
+async def test_a_radar_unblock_whose_connection_dies_is_run_again_and_done_once(
+    sandbox: Sandbox,
+) -> None:
+    alice = await sandbox.user("alice")
+    await sandbox.link(alice, "alice")
+    async with sandbox.services.sessions() as session, session.begin():
+        session.add(
+            RadarBlock(discord_user_id=alice, artist_id="4" * 22, artist_name="Blocked Band")
+        )
+    reply, answers = await killed_mid_command(
+        sandbox, alice, "radar unblock", "radar_blocks", {"artist": "Blocked Band"}
+    )
+    assert INCIDENT not in reply.text and "Blocked Band" in reply.text, reply.text
+    assert answers == 1
+    async with sandbox.services.sessions() as session:
+        assert list(await session.scalars(select(RadarBlock.artist_id))) == []
+
+
+async def test_a_shuffle_stop_whose_connection_dies_is_run_again_and_stops_one_queue(
+    sandbox: Sandbox,
+) -> None:
+    alice = await sandbox.user("alice")
+    await sandbox.link(alice, "alice")
+    started = await sandbox.slash(alice, "shuffle start", {"source": "liked"}, timeout=30)
+    assert "Shuffled" in started.text, started.text
+    reply, answers = await killed_mid_command(sandbox, alice, "shuffle stop", "shuffle_queues")
+    assert INCIDENT not in reply.text, reply.text
+    assert answers == 1
+    async with sandbox.services.sessions() as session:
+        assert list(await session.scalars(select(ShuffleQueue.id))) == []
 
 
 async def test_a_gateway_disconnect_is_resumed_and_commands_keep_working(sandbox: Sandbox) -> None:
