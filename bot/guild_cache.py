@@ -10,19 +10,25 @@ role overwrites, tens of roles, active threads, custom emojis and stickers: they
 from the payload before discord.py sees it, and the events that would add them later are
 ignored.
 
-What is left of a server is a `BareGuild`: discord.py's own Guild (so `interaction.guild`,
-`guild_join`/`guild_remove`, `bot.guilds` and `guild.shard_id` work as they always did) whose
-nine per-server containers (channels, members, roles, threads, voice states...) are one shared
-mapping that stays empty. Nine empty dicts were half of what a bare server cost (about 1.1 KiB
-each; about 0.55 KiB shared).
+The servers are kept in a `ServerStore`, as one small tuple each (name, owner, member count,
+availability and two levels: about 0.25 KiB a server, where discord.py's Guild is 1.1 KiB).
+Asked for a server (`interaction.guild`, `bot.get_guild`, `bot.guilds`), the store makes a
+`BareGuild` from its tuple: discord.py's own Guild, so `guild_join`/`guild_remove`,
+`guild.shard_id` and everything discord.py does with a server work as they always did, whose
+per-server containers (channels, members, roles, threads, voice states...) are one shared
+mapping that stays empty. While anything holds that Guild, asking again returns the same one;
+what discord.py changes on it (a GUILD_UPDATE, a server becoming available or not) is written
+back to the store.
 """
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import discord
-from discord.state import AutoShardedConnectionState
+from discord.state import AutoShardedConnectionState, ConnectionState
 
 # What discord.py's Guild reads that Encore uses (`len(bot.guilds)`, `guild.shard_id` from
 # the id) or that says whether the server is there at all; and two levels without which
@@ -69,7 +75,7 @@ NOTHING = KeepsNothing()
 class BareGuild(discord.Guild):
     """discord.py's Guild keeping nothing per server beyond its own fields."""
 
-    __slots__ = ()
+    __slots__ = ("__weakref__",)  # the store hands out the same one while it is held
 
     def _from_data(self, guild: Any) -> None:
         super()._from_data(guild)  # called by __init__ and on GUILD_UPDATE: rebuilt dicts
@@ -78,9 +84,69 @@ class BareGuild(discord.Guild):
         self._soundboard_sounds = NOTHING
 
 
+# (name, owner id, member count, unavailable, verification level, notification level)
+Server = tuple[str, int | None, int | None, bool, int, int]
+
+
+class ServerStore(MutableMapping[int, discord.Guild]):
+    """discord.py's `state._guilds`: each server as a `Server` tuple, a Guild made on demand."""
+
+    def __init__(self, state: ConnectionState) -> None:
+        self._state = state
+        self._servers: dict[int, Server] = {}
+        self._held: weakref.WeakValueDictionary[int, discord.Guild] = weakref.WeakValueDictionary()
+
+    def __getitem__(self, guild_id: int) -> discord.Guild:
+        guild = self._held.get(guild_id)
+        if guild is None:
+            name, owner_id, members, unavailable, verification, notifications = self._servers[
+                guild_id
+            ]
+            data = {
+                "id": guild_id,
+                "name": name,
+                "owner_id": owner_id,
+                "member_count": members,
+                "unavailable": unavailable,
+                "verification_level": verification,
+                "default_message_notifications": notifications,
+            }
+            guild = BareGuild(data=data, state=self._state)  # type: ignore[arg-type]
+            self._held[guild_id] = guild
+        return guild
+
+    def __setitem__(self, guild_id: int, guild: discord.Guild) -> None:
+        self._servers[guild_id] = (
+            guild.name,
+            guild.owner_id,
+            guild._member_count,
+            guild.unavailable,
+            guild.verification_level.value,
+            guild.default_notifications.value,
+        )
+        self._held[guild_id] = guild
+
+    def __delitem__(self, guild_id: int) -> None:
+        del self._servers[guild_id]
+        self._held.pop(guild_id, None)
+
+    def __contains__(self, guild_id: object) -> bool:
+        return guild_id in self._servers
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._servers)
+
+    def __len__(self) -> int:
+        return len(self._servers)
+
+
 class TrimmedConnectionState(AutoShardedConnectionState[Any]):
     """discord.py's state, fed bare servers (its parsers are looked up by name, so these
     overrides are what it calls for each event)."""
+
+    def clear(self, *, views: bool = True) -> None:
+        super().clear(views=views)
+        self._guilds = ServerStore(self)  # type: ignore[assignment]
 
     def _add_guild_from_data(self, data: Any) -> discord.Guild:
         # The one place discord.py makes the Guild it keeps (GUILD_CREATE, READY's stubs).
@@ -88,11 +154,28 @@ class TrimmedConnectionState(AutoShardedConnectionState[Any]):
         self._add_guild(guild)
         return guild
 
+    # discord.py changes a kept Guild in place: each change is written back to the store
+    # (holding the Guild meanwhile, so discord.py changes the one written back).
+
+    def _get_create_guild(self, data: Any) -> discord.Guild:
+        guild = super()._get_create_guild(data)
+        self._add_guild(guild)
+        return guild
+
     def parse_guild_create(self, data: Any) -> None:
         super().parse_guild_create(trimmed_guild(data))
 
     def parse_guild_update(self, data: Any) -> None:
+        held = self._get_guild(int(data["id"]))
         super().parse_guild_update(trimmed_guild(data))
+        if held is not None:
+            self._add_guild(held)
+
+    def parse_guild_delete(self, data: Any) -> None:
+        held = self._get_guild(int(data["id"]))
+        super().parse_guild_delete(data)
+        if held is not None and data.get("unavailable", False):
+            self._add_guild(held)  # still a server of ours, unavailable for now
 
     # A server's channels, roles, threads, emojis and stickers are never kept.
     def parse_channel_create(self, data: Any) -> None:
