@@ -14,7 +14,7 @@ from discord.ext import commands
 
 from bot import metrics, options
 from bot.discord_setup import NO_MENTIONS
-from bot.guild_cache import TrimmedConnectionState
+from bot.guild_cache import TrimmedConnectionState, servers_on_shard
 from bot.outbox import Undeliverable
 from bot.services import Services
 from bot.ui import fit
@@ -131,7 +131,7 @@ class EncoreBot(commands.AutoShardedBot):
         log.info(
             "Shard %s ready with %d servers",
             shard_id,
-            sum(1 for guild in self.guilds if guild.shard_id == shard_id),
+            servers_on_shard(self, shard_id),
         )
 
     async def on_shard_resumed(self, shard_id: int) -> None:

@@ -140,6 +140,13 @@ class ServerStore(MutableMapping[int, discord.Guild]):
         return len(self._servers)
 
 
+def servers_on_shard(client: discord.AutoShardedClient, shard_id: int) -> int:
+    """How many servers a shard holds, counted from their ids: no Guild is made (iterating
+    `bot.guilds` makes one per server, about 20 us each)."""
+    count = client.shard_count or 1
+    return sum(1 for guild_id in client._connection._guilds if (guild_id >> 22) % count == shard_id)
+
+
 class TrimmedConnectionState(AutoShardedConnectionState[Any]):
     """discord.py's state, fed bare servers (its parsers are looked up by name, so these
     overrides are what it calls for each event)."""

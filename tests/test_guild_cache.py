@@ -4,12 +4,13 @@ Guild made when asked for, and what discord.py changes on that Guild written bac
 from __future__ import annotations
 
 import gc
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import discord
 
 from bot.client import intents
-from bot.guild_cache import BareGuild, TrimmedConnectionState
+from bot.guild_cache import BareGuild, TrimmedConnectionState, servers_on_shard
 
 SERVER = 1_500_000_000_000_000_000
 
@@ -88,3 +89,16 @@ def test_a_server_gone_unavailable_stays_counted_and_comes_back() -> None:
     assert kept._get_guild(SERVER) is None and len(kept.guilds) == 0
     seen += [event for event, _ in events]
     assert seen == ["guild_join", "guild_unavailable", "guild_available", "guild_remove"]
+
+
+def test_servers_are_counted_by_shard_from_their_ids() -> None:
+    kept = state([])
+    ids = [SERVER + (n << 22) for n in range(10)]  # shard = (id >> 22) % count
+    for guild_id in ids:
+        kept.parse_guild_create({**server("Counted"), "id": str(guild_id)})
+    kept.shard_count = 4
+    client = cast(discord.AutoShardedClient, SimpleNamespace(shard_count=4, _connection=kept))
+
+    counts = [servers_on_shard(client, shard) for shard in range(4)]
+    assert counts == [sum(1 for g in kept.guilds if g.shard_id == s) for s in range(4)]
+    assert sum(counts) == 10
