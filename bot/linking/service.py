@@ -259,6 +259,7 @@ class LinkService:
 
     # -- 1. the personal link ------------------------------------------------------------
 
+    @again_if_connection_lost
     async def request_link(self, person: DiscordPerson) -> PersonalLink:
         """The user's live personal link: the pending one again while it has time left (so
         /link run 40 times is one link and at most MAX_LINK_DMS DMs), else a new one."""
@@ -305,6 +306,7 @@ class LinkService:
 
     # -- 2. the page -----------------------------------------------------------------------
 
+    @again_if_connection_lost
     async def page(self, nonce: str) -> LinkPage:
         """Whose link this is. Reads only: opening (or previewing) a link changes nothing."""
         async with self._sessions() as session:

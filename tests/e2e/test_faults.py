@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from db.models import RadarBlock, RadarSettings, ShuffleQueue, UserPreferences
+from db.models import LinkRequest, RadarBlock, RadarSettings, ShuffleQueue, UserPreferences
 from sandbox.discord import ControlError
 from sandbox.harness import MANAGE_GUILD, MEMBER, Reply, Sandbox
 
@@ -122,6 +122,32 @@ async def test_a_write_whose_connection_dies_before_commit_is_run_again_and_done
             select(UserPreferences.likes_public).where(UserPreferences.discord_user_id == alice)
         )
         assert list(public) == [True]
+
+
+async def test_a_link_request_whose_connection_dies_is_run_again_and_sends_one_link(
+    sandbox: Sandbox,
+) -> None:
+    alice = await sandbox.user("alice")
+    reply, _ = await killed_mid_command(sandbox, alice, "link", "link_requests")
+    assert INCIDENT not in reply.text, reply.text
+    async with sandbox.services.sessions() as session:
+        nonces = list(await session.scalars(select(LinkRequest.nonce)))
+    assert len(nonces) == 1
+    link = await sandbox.personal_link(alice)  # /link again: the same live link
+    assert link.endswith(nonces[0])
+
+
+async def test_a_link_page_whose_read_dies_is_read_again_and_shown(sandbox: Sandbox) -> None:
+    alice = await sandbox.user("alice")
+    link = await sandbox.personal_link(alice)
+    async with table_locked(sandbox, "link_requests"):
+        opened = asyncio.create_task(sandbox.get(link))
+        first = await waiting_on_a_lock(sandbox)
+        async with sandbox.services.engine.connect() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        await waiting_on_a_lock(sandbox, but=first)
+    status, page, _ = await opened
+    assert status == 200 and INCIDENT not in page, page
 
 
 async def test_radar_settings_whose_connection_dies_before_commit_are_written_once(
