@@ -51,7 +51,11 @@ class Rendered:
 
 
 def render(body: dict[str, Any]) -> Rendered:
-    payload = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+    """The compact, key-sorted, ASCII JSON of `body` (what the queries write, see `tagged`)."""
+    return tagged(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
+
+
+def tagged(payload: bytes) -> Rendered:
     return Rendered(payload, '"' + hashlib.sha256(payload).hexdigest()[:32] + '"')
 
 
@@ -100,7 +104,7 @@ class ReleaseApi:
         self,
         request: web.Request,
         key: tuple[object, ...],
-        build: Callable[[], Awaitable[dict[str, Any]]],
+        build: Callable[[], Awaitable[bytes]],
     ) -> Rendered:
         version = await self._releases.version()
         full_key = (*key, self._clock.now().date(), version)
@@ -112,7 +116,7 @@ class ReleaseApi:
                 raise TooManyMisses
 
             async def rendered_answer() -> Rendered:
-                return render(await build())
+                return tagged(await build())
 
             rendered = await self._answers.fill(full_key, rendered_answer)
         return rendered
@@ -125,10 +129,9 @@ class ReleaseApi:
         except BadParameter as error:
             return _error(str(error))
 
-        async def build() -> dict[str, Any]:
-            artists = await self._releases.latest_by_artist(limit=limit, days=days)
-            items = [artist.to_json() for artist in artists]
-            return {"items": items, "count": len(items)}
+        async def build() -> bytes:
+            # PostgreSQL writes the body: the same bytes as render() of latest_by_artist().
+            return await self._releases.latest_by_artist_json(limit=limit, days=days)
 
         return await self._respond(request, ("artists", limit, days), build)
 
@@ -140,10 +143,9 @@ class ReleaseApi:
         except BadParameter as error:
             return _error(str(error))
 
-        async def build() -> dict[str, Any]:
-            releases = await self._releases.recent(limit=limit, days=days)
-            items = [release.to_json() for release in releases]
-            return {"items": items, "count": len(items)}
+        async def build() -> bytes:
+            # PostgreSQL writes the body: the same bytes as render() of recent().
+            return await self._releases.recent_json(limit=limit, days=days)
 
         return await self._respond(request, ("releases", limit, days), build)
 
@@ -151,7 +153,7 @@ class ReleaseApi:
         self,
         request: web.Request,
         key: tuple[object, ...],
-        build: Callable[[], Awaitable[dict[str, Any]]],
+        build: Callable[[], Awaitable[bytes]],
     ) -> web.StreamResponse:
         try:
             rendered = await self._answer(request, key, build)
