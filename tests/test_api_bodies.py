@@ -10,15 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 
 from bot.api import render
 from bot.clock import FrozenClock
 from bot.releases import ReleaseCopy
 from bot.releases.reads import ascii_json
-from db.engine import SessionFactory
+from db.engine import SessionFactory, create_engine, session_factory
 from db.models import Artist, Release, ReleaseArtist
 
 TODAY = dt.date(2026, 11, 6)
@@ -186,3 +187,30 @@ def test_ascii_json_escapes_as_json_dumps_does() -> None:
     for value in [*MESSY, "\U0010ffff\ud7ff\ue000\uffff", "\x7f\x80\xff\u0100", "only \x7f"]:
         written = json.dumps(value, ensure_ascii=False)  # PostgreSQL leaves these unescaped
         assert ascii_json(written) == json.dumps(value).encode()
+
+
+async def test_a_miss_is_one_statement_with_no_transaction_around_it(clean_database: str) -> None:
+    """BEGIN and ROLLBACK around one read would be two more round trips per miss."""
+    engine = create_engine(clean_database, pool_size=1)
+    seen: list[tuple[str, object]] = []
+
+    def executed(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append((statement, connection.get_execution_options().get("isolation_level")))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", executed)
+    try:
+        await _fill(session_factory(engine), 3)
+        copy = ReleaseCopy(session_factory(engine), FrozenClock(NOW))
+        seen.clear()
+        await copy.latest_by_artist_json(limit=10, days=30)
+        await copy.recent_json(limit=10, days=30)
+        assert [level for _, level in seen] == ["AUTOCOMMIT", "AUTOCOMMIT"]
+        assert "WITH latest AS" in seen[0][0] and "string_agg" in seen[1][0]
+        # The connection goes back to the pool as it came: the next session has a transaction.
+        async with session_factory(engine)() as session:
+            connection = await session.connection()
+            assert connection.in_transaction()
+            raw = await connection.get_raw_connection()
+            assert raw.dbapi_connection is not None and not raw.dbapi_connection.autocommit
+    finally:
+        await engine.dispose()
