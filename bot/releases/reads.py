@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.clock import Clock
 from bot.releases.dates import format_release_date
 from bot.single_flight import KeptAnswers, SingleFlight
-from db.engine import SessionFactory
+from db.engine import SessionFactory, again_if_connection_lost, reads
 from db.models import Artist, Release, ReleaseArtist
 
 # Reads build plain rows from Core statements on the tables, not ORM entities: an answer of
@@ -166,10 +166,6 @@ FROM (
 """
 )
 
-# A read of one statement needs no transaction around it (a statement sees one snapshot):
-# without one, a miss costs one round trip instead of three (BEGIN, the query, ROLLBACK).
-ONE_STATEMENT = {"isolation_level": "AUTOCOMMIT"}
-
 _NOT_ASCII = re.compile("[\x7f-\U0010ffff]")
 
 
@@ -236,6 +232,8 @@ class ReleaseCopy:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sessions = sessions
+        # The API's one-statement reads: autocommit, one round trip (no BEGIN, ROLLBACK).
+        self._read = reads(sessions)
         self._clock = clock
         self._version_ttl = version_ttl
         self._monotonic = monotonic
@@ -308,22 +306,22 @@ class ReleaseCopy:
             )
             return [_stored(row) for row in rows.mappings()]
 
+    @again_if_connection_lost
     async def recent_json(self, *, limit: int = 20, days: int = 14) -> bytes:
         """`/api/releases`'s body: `{"count", "items"}` of `recent()` as JSON, from one query."""
         since = self._clock.now().date() - dt.timedelta(days=days)
-        async with self._sessions() as session:
-            connection = await session.connection(execution_options=ONE_STATEMENT)
+        async with self._read() as connection:
             row = (await connection.execute(RELEASES_JSON, {"since": since, "limit": limit})).one()
-            return _json_answer(row[0], row[1])
+        return _json_answer(row[0], row[1])
 
+    @again_if_connection_lost
     async def latest_by_artist_json(self, *, limit: int = 20, days: int = 14) -> bytes:
         """`/api/artists`'s body: `{"count", "items"}` of `latest_by_artist()` as JSON.
 
         One query; PostgreSQL writes each artist's object, Python only puts them in order
         (the same key as `_artists_with_releases`) and joins them."""
         since = self._clock.now().date() - dt.timedelta(days=days)
-        async with self._sessions() as session:
-            connection = await session.connection(execution_options=ONE_STATEMENT)
+        async with self._read() as connection:
             rows = (await connection.execute(ARTISTS_JSON, {"since": since, "limit": limit})).all()
         # (latest_date, latest_is_album, latest_tracks, name, position, id, body); ties of
         # the key broken by first position, then id (the Python path kept the rows' order).
