@@ -12,7 +12,9 @@ generated releases to RELEASES rows; the web role runs in its own process. Four 
 
 A miss's work is shared between the web process and PostgreSQL (which writes the JSON), so
 each row gives both: the web process's CPU per request and that of the PostgreSQL backends
-serving it (read from /proc when PostgreSQL runs on this machine; else "n/a").
+serving it (read from /proc when PostgreSQL runs on this machine; else "n/a"), with the
+number of backends the web process opened during the row (a pool that overflows opens and
+closes connections under load: each costs a fork and a handshake).
 
 The load comes from `wrk` (a compiled generator) when it is installed, else from a Python
 aiohttp client (slower: it competes with Encore for the same cores). Requests/s and the web
@@ -30,14 +32,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from bench.report import discord_refusals, machine, percentile, sized, table, verdict
 from db.engine import create_engine
@@ -108,16 +112,18 @@ async def grow_copy(database_url: str, total: int) -> int:
         await engine.dispose()
 
 
-async def ingest_every_second(database_url: str, stop: asyncio.Event, mine: set[int]) -> int:
+async def ingest_every_second(
+    database_url: str, stop: asyncio.Event, mine: Callable[[int], None]
+) -> int:
     """What an ingestion does to the copy, once a second: upserted releases' last_seen moves.
 
-    Its PostgreSQL backends are added to `mine` (their CPU is not the web process's)."""
+    Its PostgreSQL backends are told to `mine` (their CPU is not the web process's)."""
     engine = create_engine(database_url, pool_size=1)
     writes = 0
     try:
         while not stop.is_set():
             async with engine.begin() as connection:
-                mine.add(int(await connection.scalar(text("SELECT pg_backend_pid()")) or 0))
+                mine(int(await connection.scalar(text("SELECT pg_backend_pid()")) or 0))
                 await connection.execute(
                     text(
                         "UPDATE releases SET last_seen = now() WHERE id IN "
@@ -141,51 +147,81 @@ def cpu_seconds(pid: int) -> float:
 
 
 class Backends:
-    """CPU used by the PostgreSQL backends of the bench's database, but for those in `mine`
-    (the bench's own connections: the sandbox's, the writer's, this one's)."""
+    """CPU used by the PostgreSQL backends of the bench's database, but for the bench's own
+    (the sandbox's, the writer's), when PostgreSQL runs on this machine.
+
+    Backends come and go (a pool past its size opens and closes connections under load), so
+    a thread samples the postmaster's children every 20 ms and keeps each one's CPU as last
+    seen: one that ended counts up to its last sample."""
+
+    PERIOD = 0.02
 
     def __init__(self, database_url: str) -> None:
         self._engine = create_engine(database_url, pool_size=1)
+        self._database = make_url(database_url).database
         self.mine: set[int] = set()
+        self._postmaster: int | None = None
+        self._ours: dict[int, bool] = {}  # pid -> a backend of the bench's database
+        self._cpu: dict[int, float] = {}  # pid -> CPU seconds, as last seen
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    async def cpu(self) -> dict[int, float] | None:
-        """CPU seconds per backend so far; None if PostgreSQL is not on this machine."""
+    async def start(self) -> None:
+        """Every backend open now is the bench's own (call before the web process starts)."""
         async with self._engine.connect() as connection:
             own = int(await connection.scalar(text("SELECT pg_backend_pid()")) or 0)
-            pids = (
-                await connection.scalars(
-                    text(
-                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND backend_type = 'client backend'"
-                    )
-                )
-            ).all()
-        self.mine.add(own)
         try:
-            if Path(f"/proc/{own}/comm").read_text().strip() != "postgres":
-                return None  # another machine's process ids
+            if not Path(f"/proc/{own}/cmdline").read_bytes().startswith(b"postgres"):
+                return  # another machine's process ids
+            self._postmaster = int(
+                Path(f"/proc/{own}/stat").read_text().rsplit(")", 1)[1].split()[1]
+            )
         except OSError:
-            return None
-        used: dict[int, float] = {}
+            return
+        self._sample()
+        self.mine |= set(self._cpu)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        try:
+            children = Path(f"/proc/{self._postmaster}/task/{self._postmaster}/children")
+            pids = [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return
         for pid in pids:
             try:
-                used[pid] = cpu_seconds(pid)
+                if pid not in self._ours:
+                    title = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+                    self._ours[pid] = f" {self._database} " in title
+                if self._ours[pid]:
+                    used = cpu_seconds(pid)
+                    with self._lock:
+                        self._cpu[pid] = used
             except OSError:
                 continue  # it ended meanwhile
-        return used
 
-    async def mark_mine(self) -> None:
-        """Every backend open now is the bench's own (call before the web process starts)."""
-        self.mine |= set((await self.cpu() or {}).keys())
+    def _run(self) -> None:
+        while not self._stop.wait(self.PERIOD):
+            self._sample()
 
-    def used(self, before: dict[int, float] | None, after: dict[int, float] | None) -> float | None:
-        if before is None or after is None:
+    def add_mine(self, pid: int) -> None:
+        self.mine.add(pid)
+
+    def snapshot(self) -> tuple[float, int] | None:
+        """(CPU seconds so far, backends seen so far) of the backends serving the web process."""
+        if self._thread is None:
             return None
-        return sum(
-            seconds - before.get(pid, 0.0) for pid, seconds in after.items() if pid not in self.mine
-        )
+        self._sample()
+        with self._lock:
+            theirs = {pid: used for pid, used in self._cpu.items() if pid not in self.mine}
+        return sum(theirs.values()), len(theirs)
 
     async def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
         await self._engine.dispose()
 
 
@@ -288,7 +324,7 @@ async def run(
     misses: bool = False,
     releases: bool = False,
 ) -> list[object]:
-    cpu_before, pg_before = cpu_seconds(pid), await backends.cpu()
+    cpu_before, pg_before = cpu_seconds(pid), backends.snapshot()
     if shutil.which("wrk"):
         script = (RELEASES_MISS_SCRIPT if releases else MISS_SCRIPT) if misses else None
         if etag:
@@ -297,8 +333,12 @@ async def run(
     else:
         load = await python_client(base, HIT_URL, etag, misses, releases)
     cpu = cpu_seconds(pid) - cpu_before
-    pg = backends.used(pg_before, await backends.cpu())
+    pg_after = backends.snapshot()
     count = max(load.requests, 1)
+    pg = "n/a"
+    if pg_before is not None and pg_after is not None:
+        pg = f"{(pg_after[0] - pg_before[0]) * 1000 / count:.3f} ms"
+        pg += f" ({pg_after[1] - pg_before[1]} opened)"
     return [
         label,
         f"{load.requests:,}",
@@ -306,7 +346,7 @@ async def run(
         f"{load.p50_ms:.1f} ms",
         f"{load.p99_ms:.1f} ms",
         f"{cpu * 1000 / count:.3f} ms",
-        "n/a" if pg is None else f"{pg * 1000 / count:.3f} ms",
+        pg,
         load.statuses,
         goal,
     ]
@@ -334,7 +374,7 @@ async def main() -> int:
             LOG_LEVEL="WARNING",
         )
         backends = Backends(database_url)
-        await backends.mark_mine()
+        await backends.start()
         with process([sys.executable, "-m", "bot", "web"], env) as web:
             base = f"http://127.0.0.1:{port}"
             await wait_until_up(f"{base}/health")
@@ -356,7 +396,7 @@ async def main() -> int:
                 ),
             ]
             stop = asyncio.Event()
-            writer = asyncio.create_task(ingest_every_second(database_url, stop, backends.mine))
+            writer = asyncio.create_task(ingest_every_second(database_url, stop, backends.add_mine))
             rows.append(
                 await run(
                     base,
@@ -392,7 +432,7 @@ async def main() -> int:
                 "p50",
                 "p99",
                 "web CPU/request",
-                "PostgreSQL CPU/request",
+                "PostgreSQL CPU/request (backends opened)",
                 "statuses",
                 "goal",
             ],

@@ -7,15 +7,18 @@ characters, missing urls, every date precision, limits and windows of every size
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import random
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import event, insert
 
-from bot.api import render
+from bot.api import ReleaseApi, render
 from bot.clock import FrozenClock
 from bot.releases import ReleaseCopy
 from bot.releases.reads import ascii_json
@@ -214,3 +217,45 @@ async def test_a_miss_is_one_statement_with_no_transaction_around_it(clean_datab
             assert raw.dbapi_connection is not None and not raw.dbapi_connection.autocommit
     finally:
         await engine.dispose()
+
+
+class SlowCopy:
+    """A copy whose builds wait until released, counting how many run at once."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.most = 0
+        self.release = asyncio.Event()
+
+    async def version(self) -> dt.datetime:
+        return NOW
+
+    async def latest_by_artist_json(self, *, limit: int, days: int) -> bytes:
+        self.running += 1
+        self.most = max(self.most, self.running)
+        try:
+            await self.release.wait()
+        finally:
+            self.running -= 1
+        return b'{"count":0,"items":[]}'
+
+
+async def test_at_most_a_few_answers_are_built_at_once_and_every_miss_is_answered() -> None:
+    """50 clients missing at once must not take 50 pooled connections (the pool overflows
+    and opens and closes connections under load); the others wait, then get their answer."""
+    copy = SlowCopy()
+    app = web.Application()
+    app.router.add_get("/api/artists", ReleaseApi(cast(Any, copy), FrozenClock(NOW)).artists)
+    async with TestClient(TestServer(app)) as client:
+        asks = [
+            asyncio.create_task(client.get(f"/api/artists?release_limit={n}")) for n in range(1, 31)
+        ]
+        while copy.running < ReleaseApi.BUILDS_AT_ONCE:
+            await asyncio.sleep(0)
+        for _ in range(50):
+            await asyncio.sleep(0)  # every request had its chance to start a build
+        assert copy.running == copy.most == ReleaseApi.BUILDS_AT_ONCE
+        copy.release.set()
+        responses = await asyncio.gather(*asks)
+        assert [response.status for response in responses] == [200] * 30
+        assert copy.most == ReleaseApi.BUILDS_AT_ONCE
