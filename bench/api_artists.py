@@ -161,7 +161,7 @@ class Backends:
         self._database = make_url(database_url).database
         self.mine: set[int] = set()
         self._postmaster: int | None = None
-        self._ours: dict[int, bool] = {}  # pid -> a backend of the bench's database
+        self._ours: dict[int, bool] = {}  # pids of backends of the bench's database
         self._cpu: dict[int, float] = {}  # pid -> CPU seconds, as last seen
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -193,9 +193,12 @@ class Backends:
         for pid in pids:
             try:
                 if pid not in self._ours:
+                    # A backend names its database in its title once it authenticated (not
+                    # yet just after the fork): only a match is remembered.
                     title = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-                    self._ours[pid] = f" {self._database} " in title
-                if self._ours[pid]:
+                    if f" {self._database} " in title:
+                        self._ours[pid] = True
+                if pid in self._ours:
                     used = cpu_seconds(pid)
                     with self._lock:
                         self._cpu[pid] = used
