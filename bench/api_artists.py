@@ -7,7 +7,14 @@ generated releases to RELEASES rows; the web role runs in its own process. Four 
 - misses: every request a different `release_limit`/`days` (36,500 combinations against a
   cache of 256 answers), so each answer is built from the database;
 - reads during ingestion: the hit URL while the copy changes every second (`last_seen` of
-  some releases moves, as an ingestion's upserts do), so each change is a fill under load.
+  some releases moves, as an ingestion's upserts do), so each change is a fill under load;
+- and misses of `/api/releases` (every request a different `limit`/`days`).
+
+A miss's work is shared between the web process and PostgreSQL (which writes the JSON), so
+each row gives both: the web process's CPU per request and that of the PostgreSQL backends
+serving it (read from /proc when PostgreSQL runs on this machine; else "n/a"), with the
+number of backends the web process opened during the row (a pool that overflows opens and
+closes connections under load: each costs a fork and a handshake).
 
 The load comes from `wrk` (a compiled generator) when it is installed, else from a Python
 aiohttp client (slower: it competes with Encore for the same cores). Requests/s and the web
@@ -25,14 +32,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from bench.report import discord_refusals, machine, percentile, sized, table, verdict
 from db.engine import create_engine
@@ -54,6 +63,7 @@ request = function()
   return wrk.format("GET", path)
 end
 """
+RELEASES_MISS_SCRIPT = MISS_SCRIPT.replace("/api/artists?release_limit=", "/api/releases?limit=")
 CONDITIONAL_SCRIPT = 'wrk.headers["If-None-Match"] = {etag}\n'
 
 
@@ -102,13 +112,18 @@ async def grow_copy(database_url: str, total: int) -> int:
         await engine.dispose()
 
 
-async def ingest_every_second(database_url: str, stop: asyncio.Event) -> int:
-    """What an ingestion does to the copy, once a second: upserted releases' last_seen moves."""
+async def ingest_every_second(
+    database_url: str, stop: asyncio.Event, mine: Callable[[int], None]
+) -> int:
+    """What an ingestion does to the copy, once a second: upserted releases' last_seen moves.
+
+    Its PostgreSQL backends are told to `mine` (their CPU is not the web process's)."""
     engine = create_engine(database_url, pool_size=1)
     writes = 0
     try:
         while not stop.is_set():
             async with engine.begin() as connection:
+                mine(int(await connection.scalar(text("SELECT pg_backend_pid()")) or 0))
                 await connection.execute(
                     text(
                         "UPDATE releases SET last_seen = now() WHERE id IN "
@@ -129,6 +144,88 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Backends:
+    """CPU used by the PostgreSQL backends of the bench's database, but for the bench's own
+    (the sandbox's, the writer's), when PostgreSQL runs on this machine.
+
+    Backends come and go (a pool past its size opens and closes connections under load), so
+    a thread samples the postmaster's children every 20 ms and keeps each one's CPU as last
+    seen: one that ended counts up to its last sample."""
+
+    PERIOD = 0.02
+
+    def __init__(self, database_url: str) -> None:
+        self._engine = create_engine(database_url, pool_size=1)
+        self._database = make_url(database_url).database
+        self.mine: set[int] = set()
+        self._postmaster: int | None = None
+        self._ours: dict[int, bool] = {}  # pids of backends of the bench's database
+        self._cpu: dict[int, float] = {}  # pid -> CPU seconds, as last seen
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    async def start(self) -> None:
+        """Every backend open now is the bench's own (call before the web process starts)."""
+        async with self._engine.connect() as connection:
+            own = int(await connection.scalar(text("SELECT pg_backend_pid()")) or 0)
+        try:
+            if not Path(f"/proc/{own}/cmdline").read_bytes().startswith(b"postgres"):
+                return  # another machine's process ids
+            self._postmaster = int(
+                Path(f"/proc/{own}/stat").read_text().rsplit(")", 1)[1].split()[1]
+            )
+        except OSError:
+            return
+        self._sample()
+        self.mine |= set(self._cpu)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        try:
+            children = Path(f"/proc/{self._postmaster}/task/{self._postmaster}/children")
+            pids = [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return
+        for pid in pids:
+            try:
+                if pid not in self._ours:
+                    # A backend names its database in its title once it authenticated (not
+                    # yet just after the fork): only a match is remembered.
+                    title = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+                    if f" {self._database} " in title:
+                        self._ours[pid] = True
+                if pid in self._ours:
+                    used = cpu_seconds(pid)
+                    with self._lock:
+                        self._cpu[pid] = used
+            except OSError:
+                continue  # it ended meanwhile
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.PERIOD):
+            self._sample()
+
+    def add_mine(self, pid: int) -> None:
+        self.mine.add(pid)
+
+    def snapshot(self) -> tuple[float, int] | None:
+        """(CPU seconds so far, backends seen so far) of the backends serving the web process."""
+        if self._thread is None:
+            return None
+        self._sample()
+        with self._lock:
+            theirs = {pid: used for pid, used in self._cpu.items() if pid not in self.mine}
+        return sum(theirs.values()), len(theirs)
+
+    async def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        await self._engine.dispose()
 
 
 @dataclass
@@ -184,7 +281,9 @@ async def wrk(base: str, path: str, script: str | None) -> Load:
     )
 
 
-async def python_client(base: str, path: str, etag: str | None, misses: bool) -> Load:
+async def python_client(
+    base: str, path: str, etag: str | None, misses: bool, releases: bool = False
+) -> Load:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     rng = random.Random(2026)
@@ -197,10 +296,8 @@ async def python_client(base: str, path: str, etag: str | None, misses: bool) ->
             while time.monotonic() < deadline:
                 url = base + path
                 if misses:
-                    url = (
-                        f"{base}/api/artists?release_limit={rng.randint(1, 100)}"
-                        f"&days={rng.randint(1, 365)}"
-                    )
+                    route = "releases?limit" if releases else "artists?release_limit"
+                    url = f"{base}/api/{route}={rng.randint(1, 100)}&days={rng.randint(1, 365)}"
                 started = time.perf_counter()
                 async with session.get(url, headers=headers) as response:
                     await response.read()
@@ -220,24 +317,39 @@ async def python_client(base: str, path: str, etag: str | None, misses: bool) ->
 
 
 async def run(
-    base: str, pid: int, label: str, goal: str, *, etag: str | None = None, misses: bool = False
+    base: str,
+    pid: int,
+    backends: Backends,
+    label: str,
+    goal: str,
+    *,
+    etag: str | None = None,
+    misses: bool = False,
+    releases: bool = False,
 ) -> list[object]:
-    cpu_before = cpu_seconds(pid)
+    cpu_before, pg_before = cpu_seconds(pid), backends.snapshot()
     if shutil.which("wrk"):
-        script = MISS_SCRIPT if misses else None
+        script = (RELEASES_MISS_SCRIPT if releases else MISS_SCRIPT) if misses else None
         if etag:
             script = CONDITIONAL_SCRIPT.format(etag="'" + etag + "'")
         load = await wrk(base, HIT_URL, script)
     else:
-        load = await python_client(base, HIT_URL, etag, misses)
+        load = await python_client(base, HIT_URL, etag, misses, releases)
     cpu = cpu_seconds(pid) - cpu_before
+    pg_after = backends.snapshot()
+    count = max(load.requests, 1)
+    pg = "n/a"
+    if pg_before is not None and pg_after is not None:
+        pg = f"{(pg_after[0] - pg_before[0]) * 1000 / count:.3f} ms"
+        pg += f" ({pg_after[1] - pg_before[1]} opened)"
     return [
         label,
         f"{load.requests:,}",
         f"{load.requests / load.seconds:,.0f}/s",
         f"{load.p50_ms:.1f} ms",
         f"{load.p99_ms:.1f} ms",
-        f"{cpu * 1000 / max(load.requests, 1):.3f} ms",
+        f"{cpu * 1000 / count:.3f} ms",
+        pg,
         load.statuses,
         goal,
     ]
@@ -264,6 +376,8 @@ async def main() -> int:
             WEB_API_MISS_LIMIT="0",  # the bench is one client walking every combination
             LOG_LEVEL="WARNING",
         )
+        backends = Backends(database_url)
+        await backends.start()
         with process([sys.executable, "-m", "bot", "web"], env) as web:
             base = f"http://127.0.0.1:{port}"
             await wait_until_up(f"{base}/health")
@@ -271,33 +385,48 @@ async def main() -> int:
                 etag = first.headers["ETag"]
                 size = len(await first.read())
             hits_goal = ">= 50x the challenge app (measured outside the project)"
+            misses_goal = ">= 10x the challenge app (measured outside the project)"
+            web_pid = web.pid
             rows = [
-                await run(base, web.pid, f"hits, full body ({size / 1024:.0f} KiB)", hits_goal),
-                await run(base, web.pid, "hits, If-None-Match (304)", hits_goal, etag=etag),
                 await run(
-                    base,
-                    web.pid,
-                    "misses (cache defeated)",
-                    ">= 10x the challenge app (measured outside the project)",
-                    misses=True,
+                    base, web_pid, backends, f"hits, full body ({size / 1024:.0f} KiB)", hits_goal
+                ),
+                await run(
+                    base, web_pid, backends, "hits, If-None-Match (304)", hits_goal, etag=etag
+                ),
+                await run(
+                    base, web_pid, backends, "misses (cache defeated)", misses_goal, misses=True
                 ),
             ]
             stop = asyncio.Event()
-            writer = asyncio.create_task(ingest_every_second(database_url, stop))
+            writer = asyncio.create_task(ingest_every_second(database_url, stop, backends.add_mine))
             rows.append(
                 await run(
                     base,
-                    web.pid,
+                    web_pid,
+                    backends,
                     "hits while the copy changes every second",
                     "close to the hits' rate (single-flight fills)",
                 )
             )
             stop.set()
             writes = await writer
+            rows.append(
+                await run(
+                    base,
+                    web_pid,
+                    backends,
+                    "/api/releases misses (cache defeated)",
+                    "(no goal: the same path, one release list)",
+                    misses=True,
+                    releases=True,
+                )
+            )
+        await backends.close()
         refused = await discord_refusals(sandbox.discord)
     print(
         table(
-            f"GET /api/artists, {CONNECTIONS} connections, {SECONDS} s each, {stored:,} releases "
+            f"GET /api/artists (and /api/releases), {CONNECTIONS} connections, {SECONDS} s each, {stored:,} releases "
             f"stored; load from {client}",
             [
                 "request",
@@ -306,13 +435,14 @@ async def main() -> int:
                 "p50",
                 "p99",
                 "web CPU/request",
+                "PostgreSQL CPU/request (backends opened)",
                 "statuses",
                 "goal",
             ],
             rows,
         )
     )
-    print(f"(the copy changed {writes} times during the last run)")
+    print(f"(the copy changed {writes} times during the run that says so)")
     print(
         f"\nMachine: {machine()}; `encore web` (one process) in its own process, the load "
         "generator on the same cores"

@@ -155,6 +155,11 @@ class Release(Base):
     last_seen: Mapped[dt.datetime] = mapped_column(server_default=func.now(), index=True)
 
 
+# The newest releases of a window in the reads' order (`recent`, `/api/*`): read from the
+# index in order and stopped at the limit, with no sort of every release in the window.
+Index("ix_releases_newest", Release.release_date.desc(), Release.first_seen.desc(), Release.id)
+
+
 class ReleaseArtist(Base):
     __tablename__ = "release_artists"
 

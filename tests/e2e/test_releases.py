@@ -8,6 +8,7 @@ from typing import Any
 from multidict import CIMultiDict
 from sqlalchemy import func, update
 
+from bot.api import render
 from bot.releases import ReleaseService
 from db.models import Release
 from sandbox.harness import Sandbox
@@ -152,3 +153,36 @@ async def test_api_answers_follow_the_copy_when_an_ingestion_changes_it(sandbox:
     assert after["items"][0]["name"] == "Renamed by Spotify"
     async with sandbox.http.get(url, headers={"If-None-Match": new_etag}) as again:
         assert again.status == 304
+
+
+async def test_api_bodies_are_what_python_rendered_and_their_etags_answer_304(
+    sandbox: Sandbox,
+) -> None:
+    """Through the web: the body PostgreSQL wrote is byte for byte `render()` of the rows
+    (tests/test_api_bodies.py has the messy data), its ETag is the body's, and a client
+    holding it gets a bodyless 304 on either route (but not with another answer's tag)."""
+    await sandbox.services.releases.ingest()
+    releases = sandbox.services.releases
+    for path, items in (
+        ("/api/artists?release_limit=7&days=30", releases.latest_by_artist(limit=7, days=30)),
+        ("/api/artists", releases.latest_by_artist(limit=20, days=14)),
+        ("/api/releases?limit=9&days=30", releases.recent(limit=9, days=30)),
+        ("/api/releases", releases.recent(limit=20, days=14)),
+    ):
+        listed = [item.to_json() for item in await items]
+        expected = render({"items": listed, "count": len(listed)})
+        async with sandbox.http.get(sandbox.settings.public_url + path) as response:
+            assert response.status == 200, path
+            assert await response.read() == expected.payload, path
+            assert response.headers["ETag"] == expected.etag
+            assert response.headers["Content-Type"].startswith("application/json")
+        tagged = {"If-None-Match": expected.etag}
+        status, body, headers = await _get(sandbox, path, **tagged)
+        assert (status, body, headers["ETag"]) == (304, None, expected.etag), path
+        assert headers["Cache-Control"] == "public, max-age=300"
+        # A tag is the body's hash: another answer (fewer releases) is a 200 with a new tag.
+        other = path.split("?")[0] + ("?release_limit=3" if "artists" in path else "?limit=3")
+        status, _, headers = await _get(sandbox, other, **tagged)
+        assert (status, headers["ETag"] != expected.etag) == (200, True), other
+    status, body, _ = await _get(sandbox, "/api/releases?limit=0")
+    assert status == 400 and "limit" in body["error"]
