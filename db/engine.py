@@ -7,6 +7,7 @@ import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -136,24 +137,38 @@ def again_if_connection_lost(work: Callable[P, Awaitable[T]]) -> Callable[P, Awa
     connection, when PostgreSQL drops the connection under it before it committed.
 
     Only for work that is safe to repeat: reads, and one transaction that rolled back with
-    its connection. Never around a Spotify or Discord call, or work that commits twice."""
+    its connection. Never around a Spotify or Discord call, or work that commits twice.
+
+    Inside another such unit of work (one wrapped method calling another), `work` runs once
+    and a lost connection goes up to the outer one, which runs again as a whole: once in all,
+    not once per level."""
 
     @functools.wraps(work)
     async def again(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
+        if _running_again.get():
             return await work(*args, **kwargs)
-        except Exception as error:
-            if not lost_before_commit(error):
-                raise
-            # The kind only: the error's text may quote the statement.
-            log.warning(
-                "The database connection was lost under %s (%s); running it again",
-                work.__qualname__,
-                type(error).__name__,
-            )
-        return await work(*args, **kwargs)
+        outermost = _running_again.set(True)
+        try:
+            try:
+                return await work(*args, **kwargs)
+            except Exception as error:
+                if not lost_before_commit(error):
+                    raise
+                # The kind only: the error's text may quote the statement.
+                log.warning(
+                    "The database connection was lost under %s (%s); running it again",
+                    work.__qualname__,
+                    type(error).__name__,
+                )
+            return await work(*args, **kwargs)
+        finally:
+            _running_again.reset(outermost)
 
     return again
+
+
+# Whether the running code is inside a unit of work `again_if_connection_lost` looks after.
+_running_again: ContextVar[bool] = ContextVar("encore_running_again", default=False)
 
 
 Reads = Callable[[], AbstractAsyncContextManager[AsyncConnection]]

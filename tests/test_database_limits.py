@@ -162,6 +162,39 @@ async def test_a_unit_of_work_whose_connection_dies_before_commit_runs_again_onc
         await engine.dispose()
 
 
+async def test_a_unit_of_work_inside_another_runs_again_only_as_part_of_it(
+    clean_database: str,
+) -> None:
+    """One wrapped method calling another: a lost connection runs the outer one again, once
+    in all (not once per level: four tries for a command that can only fail)."""
+    engine = create_engine(clean_database)
+    sessions = session_factory(engine)
+    tries: list[str] = []
+
+    @again_if_connection_lost
+    async def inner() -> None:
+        tries.append("inner")
+        async with sessions() as session, session.begin():
+            await session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+
+    @again_if_connection_lost
+    async def outer() -> None:
+        tries.append("outer")
+        await inner()
+
+    try:
+        with pytest.raises(DBAPIError) as lost:
+            await outer()
+        assert tries == ["outer", "inner", "outer", "inner"]
+        assert lost_before_commit(lost.value)
+        tries.clear()
+        with pytest.raises(DBAPIError):
+            await inner()  # alone again: it is the outermost, and runs twice
+        assert tries == ["inner", "inner"]
+    finally:
+        await engine.dispose()
+
+
 async def test_a_refused_statement_is_not_run_again(sessions: SessionFactory) -> None:
     calls: list[int] = []
 
