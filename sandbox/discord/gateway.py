@@ -195,7 +195,9 @@ class Gateway:
             return
         for s in self.sessions_for(guild_id):
             s.guild_ids.append(guild_id)
-            await self.dispatch(s, "GUILD_CREATE", guild_json(self.world, g, create=True))
+            await self.dispatch(
+                s, "GUILD_CREATE", guild_json(self.world, g, create=True, joined=True)
+            )
 
     async def channel_changed(self, ch: Channel, event: str) -> None:
         if ch.guild_id and self.world.guilds[ch.guild_id].bot_member:

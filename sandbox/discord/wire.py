@@ -113,7 +113,11 @@ def member_json(g: Guild, user: User, permissions: int | str | None) -> JSON:
     }
 
 
-def guild_json(world: World, g: Guild, create: bool = False) -> JSON:
+def guild_json(world: World, g: Guild, create: bool = False, joined: bool = False) -> JSON:
+    """A server as the REST API shows it, or (`create`) its GUILD_CREATE. Discord writes
+    `unavailable: false` in the GUILD_CREATE of a server READY announced as unavailable, and
+    leaves it out when the bot has just `joined` one: discord.py tells `guild_available` from
+    `guild_join` by that field."""
     d: JSON = {
         "id": str(g.id),
         "name": g.name,
@@ -156,7 +160,6 @@ def guild_json(world: World, g: Guild, create: bool = False) -> JSON:
             {
                 "joined_at": iso(g.joined_at),
                 "large": False,
-                "unavailable": False,
                 "member_count": 2,
                 "voice_states": [],
                 "members": [bot_member_json(world, g)],
@@ -171,6 +174,8 @@ def guild_json(world: World, g: Guild, create: bool = False) -> JSON:
                 "soundboard_sounds": [],
             }
         )
+        if not joined:
+            d["unavailable"] = False
     return d
 
 

@@ -37,6 +37,33 @@ async def test_login_ready_and_guild_cache(
     assert await ctl.errors() == []
 
 
+async def test_a_server_joined_after_ready_is_a_join_not_a_server_coming_back(
+    ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
+) -> None:
+    """Discord leaves `unavailable` out of a joined server's GUILD_CREATE (and writes `false`
+    for one READY announced): discord.py dispatches `guild_join`, not `guild_available`."""
+    seen: list[tuple[str, int]] = []
+    arrived = asyncio.Event()
+
+    async def on_guild_join(guild: discord.Guild) -> None:
+        seen.append(("join", guild.id))
+        arrived.set()
+
+    async def on_guild_available(guild: discord.Guild) -> None:
+        seen.append(("available", guild.id))
+        arrived.set()
+
+    bot.add_listener(on_guild_join)
+    bot.add_listener(on_guild_available)
+    try:
+        joined = await ctl.create_guild("Joined later")
+        await asyncio.wait_for(arrived.wait(), 5)
+        assert seen == [("join", int(joined["id"]))]
+    finally:
+        bot.remove_listener(on_guild_join)
+        bot.remove_listener(on_guild_available)
+
+
 async def test_command_ephemeral_reply(
     ctl: DiscordControl, world: dict[str, Any], bot: SandboxBot
 ) -> None:
