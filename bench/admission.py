@@ -165,7 +165,7 @@ async def main() -> int:
                     channel_id=guild["channels"][0]["id"],
                     options={"source": "liked"},
                 )
-                await discord.interaction(started["id"], wait=20, until="followup")
+                await discord.interaction(started["id"], wait=20, until="answered")
                 members.append(member)
             spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
             try:

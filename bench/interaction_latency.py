@@ -69,7 +69,7 @@ async def link(
 ) -> None:
     channel = guild["channels"][0]["id"]
     injected = await discord.command("link", user, guild_id=guild["id"], channel_id=channel)
-    await discord.interaction(injected["id"], wait=15, until="followup")
+    await discord.interaction(injected["id"], wait=15, until="answered")
     url = next(
         component["url"]
         for message in await discord.dms(user)
@@ -241,7 +241,7 @@ async def measure(label: str, extra_env: dict[str, str], source: Path | None) ->
                     channel_id=guild["channels"][0]["id"],
                     options={"source": "liked"},
                 )
-                await discord.interaction(started["id"], wait=20, until="followup")
+                await discord.interaction(started["id"], wait=20, until="answered")
                 members.append(member)
             deadline = time.monotonic() + 60  # the worker ingests releases at start
             while time.monotonic() < deadline:
