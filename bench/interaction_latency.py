@@ -69,14 +69,20 @@ async def link(
 ) -> None:
     channel = guild["channels"][0]["id"]
     injected = await discord.command("link", user, guild_id=guild["id"], channel_id=channel)
-    await discord.interaction(injected["id"], wait=15, until="answered")
-    url = next(
-        component["url"]
-        for message in await discord.dms(user)
+    record = await discord.interaction(injected["id"], wait=15, until="answered")
+    # The personal link comes by DM, or in the answer itself when the DM could not be sent.
+    shown = [*await discord.dms(user), *(record.get("followups") or []), record.get("original")]
+    urls = [
+        str(component["url"])
+        for message in shown
+        if message
         for row in message.get("components") or []
         for component in row["components"]
         if str(component.get("url", "")).startswith(f"{public_url}/link/")
-    )
+    ]
+    if not urls:
+        raise RuntimeError(f"/link gave no personal link: {record.get('response')}, {shown}")
+    url = urls[-1]
     async with Browser() as browser:
         outcome = await follow_link(
             browser,
@@ -135,6 +141,22 @@ def final_at(record: dict[str, Any]) -> float | None:
         return float(response["at"]) if "at" in response else None
     answered = record.get("answered_at")  # recorded by the emulator
     return float(answered) if answered is not None else None
+
+
+async def until_connected(discord: DiscordControl, guild_id: object, timeout: float = 60) -> None:
+    """Until a gateway shard holding the guild is connected: /health answers before that, and
+    an interaction dispatched with no shard connected reaches nobody."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shards = (await discord.state()).get("shards") or []
+        if any(
+            shard.get("connected") and str(guild_id) in map(str, shard.get("guild_ids") or [])
+            for shard in shards
+        ):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError("the bot's gateway did not connect")
+        await asyncio.sleep(0.2)
 
 
 @dataclass
@@ -229,6 +251,7 @@ async def measure(label: str, extra_env: dict[str, str], source: Path | None) ->
             cwd=code,
         ) as encore:
             await wait_until_up(f"{public_url}/health")
+            await until_connected(discord, guild["id"])
             members = []
             for index in range(MEMBERS):
                 await spotify.create_user(f"member{index}", liked=60, playlists=2)
