@@ -56,9 +56,10 @@ class FakeFollowup:
 class FakeInteraction:
     type = discord.InteractionType.application_command
 
-    def __init__(self) -> None:
+    def __init__(self, age: float = 0.0) -> None:
         self.sent: list[str] = []
-        self.id = discord.utils.time_snowflake(datetime.datetime.now(datetime.UTC))
+        created = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=age)
+        self.id = discord.utils.time_snowflake(created)
         self.extras: dict[Any, Any] = {}
         self.response = FakeResponse(self.sent)
         self.followup = FakeFollowup(self.sent)
@@ -68,8 +69,8 @@ class FakeInteraction:
         self.sent.append("edit")
 
 
-async def run(admission: Admission, work: Any) -> list[str]:
-    interaction: Any = FakeInteraction()
+async def run(admission: Admission, work: Any, *, age: float = 0.0) -> list[str]:
+    interaction: Any = FakeInteraction(age)
     async with admission.admit(interaction) as admitted:
         assert admitted
         await work(interaction)
@@ -139,3 +140,35 @@ async def test_defer_on_arrival_when_the_direct_window_is_off() -> None:
         await reply(interaction, "at once")
 
     assert await run(Admission(direct=0), quick) == ["deferral", "followup"]
+
+
+async def test_an_interaction_that_reached_us_late_is_deferred_on_arrival() -> None:
+    # Created 0.5 s before it reached the command tree: the event loop is lagging.
+    async def quick(interaction: Any) -> None:
+        await reply(interaction, "at once")
+
+    sent = await run(Admission(direct=TIMER, fresh=0.25), quick, age=0.5)
+
+    assert sent == ["deferral", "followup"]
+
+
+async def test_only_a_few_commands_run_unacknowledged_at_once() -> None:
+    admission = Admission(direct=1.0, direct_running=2)
+    release = asyncio.Event()
+    interactions: list[Any] = [FakeInteraction() for _ in range(3)]
+    inside = 0
+
+    async def one(interaction: Any) -> None:
+        nonlocal inside
+        async with admission.admit(interaction):
+            inside += 1
+            await release.wait()
+            await reply(interaction, "answer")
+
+    tasks = [asyncio.create_task(one(interaction)) for interaction in interactions]
+    while inside < 3:
+        await asyncio.sleep(0.01)
+    release.set()
+    await asyncio.gather(*tasks)
+
+    assert [i.sent for i in interactions] == [["answer"], ["answer"], ["deferral", "followup"]]

@@ -8,11 +8,14 @@ run all at once: with every command running at the same time, a new one's deferr
 behind all of their database and Spotify steps on the event loop. Commands queued beyond
 `waiting`, or still waiting after `patience`, are told to try again rather than left to expire.
 
-When nothing waits and a slot is free, a command starts at once instead, with a deferral timer
-beside it: answered within `direct` seconds (and never later than `horizon` after the
-interaction's creation, read from its snowflake), that one response is the acknowledgement and
-the answer, and the deferral and its followup (two requests, and a message parsed) are saved;
-otherwise the timer defers it as above. The timer's deferral and the command's first response
+When the bot is quiet (nothing waits, a slot is free, fewer than `direct_running` commands run
+unacknowledged, and the interaction reached us within `fresh` seconds of its creation, read from
+its snowflake: a lagging event loop shows there first) a command starts at once instead, with a
+deferral timer beside it: answered within `direct` seconds (and never later than `horizon`
+after its creation), that one response is the acknowledgement and the answer, and the deferral
+and its followup (two requests, and a message parsed) are saved; otherwise the timer defers it
+as above. A burst finds the bot busy within its first few commands, and from then on every
+command is deferred on arrival. The timer's deferral and the command's first response
 go through one gate per interaction (`bot.ui.messages`), so Discord never gets two.
 """
 
@@ -39,12 +42,15 @@ BUSY = (
 UNKNOWN_INTERACTION = 10062  # Discord's code for an interaction past its deadline
 DIRECT = 0.4  # s a command with a free slot may take to answer in its one response
 HORIZON = 1.0  # s after the interaction's creation by which it is deferred at the latest
+FRESH = 0.25  # s from creation to arrival beyond which the bot is lagging: defer on arrival
+DIRECT_RUNNING = 8  # commands started at once and not acknowledged yet, at most
 
 
 class Admission:
     """Defers slash commands and context menus on arrival; `running` of them do their work
     at once, up to `waiting` more wait (for at most `patience` seconds), the rest are told to
-    try again. With a slot free and none waiting, a command starts at once and is deferred
+    try again. When quiet (a slot free, none waiting, fewer than `direct_running` started
+    at once, the interaction no older than `fresh` s) a command starts at once and is deferred
     only if it has not answered within `direct` s (`horizon` s after its creation at the
     latest); `direct=0` defers every one on arrival. Autocomplete is answered directly: it
     cannot be deferred."""
@@ -57,6 +63,8 @@ class Admission:
         patience: float = 600.0,
         direct: float = DIRECT,
         horizon: float = HORIZON,
+        fresh: float = FRESH,
+        direct_running: int = DIRECT_RUNNING,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.running = running
@@ -64,10 +72,13 @@ class Admission:
         self.patience = patience  # below the 15 minutes a deferred interaction can be answered
         self.direct = direct
         self.horizon = horizon  # below Discord's 3 s, with room for the deferral's request
+        self.fresh = fresh
+        self.direct_running = direct_running
         self._clock = clock
         self._slots = asyncio.Semaphore(running)
         self._queued = 0
         self._active = 0
+        self._unacknowledged = 0  # started at once, neither finished nor deferred yet
 
     @property
     def queued(self) -> int:
@@ -91,9 +102,11 @@ class Admission:
             return
         open_gate(interaction)
         window = self._direct_window(interaction)
-        if window > 0 and self._queued == 0 and not self._slots.locked():
+        if window > 0:
             await self._slots.acquire()  # free: taken without waiting
+            self._unacknowledged += 1
             timer = asyncio.create_task(self._defer_after(interaction, window))
+            timer.add_done_callback(self._acknowledged)
             self._active += 1
             try:
                 yield True
@@ -125,11 +138,22 @@ class Admission:
             self._slots.release()
 
     def _direct_window(self, interaction: discord.Interaction[Any]) -> float:
-        """How long the command may run before it is deferred (0: defer on arrival)."""
-        if self.direct <= 0:
+        """How long the command may run before it is deferred (0 or less: defer on arrival)."""
+        if (
+            self.direct <= 0
+            or self._queued
+            or self._slots.locked()
+            or self._unacknowledged >= self.direct_running
+        ):
             return 0.0
         created = discord.utils.snowflake_time(interaction.id).timestamp()
-        return min(self.direct, created + self.horizon - time.time())
+        age = time.time() - created
+        if age > self.fresh:
+            return 0.0
+        return min(self.direct, self.horizon - age)
+
+    def _acknowledged(self, _: object) -> None:
+        self._unacknowledged -= 1
 
     async def _defer_after(self, interaction: discord.Interaction[Any], delay: float) -> None:
         """The deferral of a command started at once, unless it answered first."""
