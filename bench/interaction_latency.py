@@ -6,6 +6,8 @@ is /releases, /likes, /shuffle next, /account and the Spotify-calling /np, /play
 SPOTIFY_LATENCY_MS (+/- jitter). Two times per command, both measured by the emulator from the
 dispatch of INTERACTION_CREATE: to the acknowledgement (the first response) and to the final
 answer (that response, or for a deferred command its first followup or edit of the original).
+A command answered directly (in its one callback, bot/ui/admission.py) is both at once; the
+table says what share of the commands were.
 
 The same runs are made against a second `encore run` with DATABASE_PRE_PING=true (a ping per
 pooled-connection checkout, as before issue 19), side by side, for the CPU per command; and
@@ -167,6 +169,7 @@ class Outcome:
     unanswered: int  # never acknowledged
     no_answer: int  # acknowledged, but no final answer came
     elapsed: float  # first dispatch to last final answer
+    direct: int = 0  # answered in their one callback (not deferred)
 
 
 async def collect(discord: DiscordControl, ids: list[str]) -> Outcome:
@@ -188,6 +191,7 @@ async def collect(discord: DiscordControl, ids: list[str]) -> Outcome:
             continue
         latency = float(response["latency_ms"])
         outcome.acknowledged.append(latency)
+        outcome.direct += response.get("type") != 5
         if latency > 3000 or record.get("late_responses"):
             outcome.late += 1
         dispatched = float(record["dispatched_at"])
@@ -293,6 +297,7 @@ async def measure(label: str, extra_env: dict[str, str], source: Path | None) ->
                         outcome.late,
                         outcome.unanswered,
                         outcome.no_answer,
+                        f"{outcome.direct / len(ids):.0%}",
                         f"{cpu_per_command[run]:.1f} ms",
                         f"{cpu / outcome.elapsed:.0%}",
                     ]
@@ -339,6 +344,7 @@ async def main(argv: list[str]) -> int:
                 "acked over 3 s (goal 0)",
                 "unanswered (goal 0)",
                 "no final answer in 20 s (goal 0)",
+                "answered directly",
                 "bot CPU/command",
                 "bot CPU use",
             ],
