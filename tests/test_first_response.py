@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import discord
 
-from bot.ui.admission import Admission
+from bot.client import EncoreBot
+from bot.ui.admission import DIRECT, Admission
 from bot.ui.messages import edit, reply
 
 FLIGHT = 0.2  # s each of the fake interaction's requests takes
@@ -172,3 +174,9 @@ async def test_only_a_few_commands_run_unacknowledged_at_once() -> None:
     await asyncio.gather(*tasks)
 
     assert [i.sent for i in interactions] == [["answer"], ["answer"], ["deferral", "followup"]]
+
+
+def test_direct_answers_follow_the_setting() -> None:
+    for setting, direct in ((True, DIRECT), (False, 0)):
+        services: Any = SimpleNamespace(settings=SimpleNamespace(direct_answers=setting))
+        assert EncoreBot(services, cogs=[]).admission.direct == direct
