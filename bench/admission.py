@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 from cryptography.fernet import Fernet
 
-from bench.interaction_latency import cpu_seconds, link
+from bench.interaction_latency import cpu_seconds, link, until_connected
 from bench.report import discord_refusals, machine, percentile, sized, table, verdict
 from sandbox.database import scratch_database
 from sandbox.discord import DiscordControl
@@ -127,11 +128,24 @@ def figures(records: list[dict[str, Any]], count: int) -> dict[str, Any]:
     }
 
 
-async def main() -> int:
+@dataclass
+class Run:
+    found: dict[str, Any]
+    count: int
+    elapsed: float
+    cpu: float
+    refused: list[str]
+
+
+async def measure(source: Path | None) -> Run:
+    """Emulators, a database and one `encore run` of `source` (this tree by default): link the
+    members, then fire the burst while a process spins on one core."""
+    code = source or Path.cwd()
     async with (
         emulator("discord") as discord_base,
         emulator("spotify") as spotify_base,
-        scratch_database("encore_bench") as database_url,
+        # Another source tree migrates its own database (it knows only its own revisions).
+        scratch_database("encore_bench", migrate=source is None) as database_url,
         DiscordControl(discord_base) as discord,
         SpotifyControl(spotify_base) as spotify,
         aiohttp.ClientSession() as http,
@@ -147,12 +161,17 @@ async def main() -> int:
             WEB_PORT=str(port),
             WEB_RATE_LIMIT="0",
         )
+        env["PYTHONPATH"] = str(code)
         guild = await discord.create_guild("Bench", channels=[{"name": "general"}])
-        await sync_commands({**env, "PYTHONPATH": str(Path.cwd())}, Path.cwd())
+        await sync_commands(env, code)
         with process(
-            [sys.executable, "-m", "bot", "run"], env, log=Path("/tmp/encore-bench-admission.log")
+            [sys.executable, "-m", "bot", "run"],
+            env,
+            log=Path(f"/tmp/encore-bench-admission-{'baseline' if source else 'encore'}.log"),
+            cwd=code,
         ) as encore:
             await wait_until_up(f"{public_url}/health")
+            await until_connected(discord, guild["id"])
             members = []
             for index in range(MEMBERS):
                 await spotify.create_user(f"member{index}", liked=60, playlists=2)
@@ -165,7 +184,7 @@ async def main() -> int:
                     channel_id=guild["channels"][0]["id"],
                     options={"source": "liked"},
                 )
-                await discord.interaction(started["id"], wait=20, until="followup")
+                await discord.interaction(started["id"], wait=20, until="answered")
                 members.append(member)
             spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
             try:
@@ -179,39 +198,65 @@ async def main() -> int:
                 spinner.terminate()
                 spinner.wait()
         refused = await discord_refusals(discord)
-    found = figures(records, len(ids))
+    return Run(figures(records, len(ids)), len(ids), elapsed, cpu, refused)
+
+
+def _ms(values: list[float]) -> str:
+    return f"{percentile(values, 0.5):.0f} / {percentile(values, 0.99):.0f} ms"
+
+
+async def main(argv: list[str]) -> int:
+    """`--baseline DIR` runs the same burst against another source tree (e.g. `git archive`
+    of an older commit) right after, and prints the two side by side; the verdict is
+    Encore's own."""
+    baseline = Path(argv[argv.index("--baseline") + 1]) if "--baseline" in argv else None
+    sources: list[Path | None] = [None] + ([baseline] if baseline is not None else [])
+    names = ["Encore"] + ([f"baseline {baseline.name}"] if baseline is not None else [])
+    # The shared machine's load moves these figures from one minute to the next: BENCH_ROUNDS
+    # alternates the trees that many times, each round a column.
+    rounds = max(1, int(os.environ.get("BENCH_ROUNDS", "1")))
+    runs: list[Run] = []
+    labels: list[str] = []
+    for round_number in range(rounds):
+        for name, source in zip(names, sources, strict=True):
+            runs.append(await measure(source))
+            labels.append(name if rounds == 1 else f"{name} ({round_number + 1})")
+    rows: list[list[object]] = [
+        ["unanswered (no final answer)", *(r.found["unanswered"] for r in runs), "0"],
+        ["acknowledged late (> 3 s or 10062)", *(r.found["late"] for r in runs), "0"],
+        ["told to try again (busy)", *(r.found["busy"] for r in runs), "0"],
+        [
+            "p50 / p99 to acknowledgement",
+            *(_ms(r.found["acknowledged"]) for r in runs),
+            "p99 < 3,000 ms",
+        ],
+        ["p50 / p99 to final answer", *(_ms(r.found["final"]) for r in runs), "reported"],
+        ["all answered after", *(f"{r.elapsed:.1f} s" for r in runs), "reported"],
+        [
+            "bot CPU per command",
+            *(f"{r.cpu * 1000 / max(r.count, 1):.1f} ms" for r in runs),
+            "reported",
+        ],
+    ]
     print(
         table(
-            f"Admission: {len(ids):,} commands at full speed, one core kept busy by another process",
-            ["figure", "measured", "goal"],
-            [
-                ["unanswered (no final answer)", found["unanswered"], "0"],
-                ["acknowledged late (> 3 s or 10062)", found["late"], "0"],
-                ["told to try again (busy)", found["busy"], "0"],
-                [
-                    "p50 / p99 to acknowledgement",
-                    f"{percentile(found['acknowledged'], 0.5):.0f} / "
-                    f"{percentile(found['acknowledged'], 0.99):.0f} ms",
-                    "p99 < 3,000 ms",
-                ],
-                [
-                    "p50 / p99 to final answer",
-                    f"{percentile(found['final'], 0.5):.0f} / "
-                    f"{percentile(found['final'], 0.99):.0f} ms",
-                    "reported",
-                ],
-                ["all answered after", f"{elapsed:.1f} s", "reported"],
-                ["bot CPU per command", f"{cpu * 1000 / max(len(ids), 1):.1f} ms", "reported"],
-            ],
+            f"Admission: {runs[0].count:,} commands at full speed, one core kept busy by another "
+            "process",
+            ["figure", *labels, "goal"] if len(runs) > 1 else ["figure", "measured", "goal"],
+            rows,
         )
     )
     print(f"\nMachine: {machine()}; emulators, `encore run` and a spinning process apart")
-    failed = verdict(refused)
-    if found["unanswered"] or found["late"]:
+    failed = verdict([line for r in runs for line in r.refused])
+    if any(
+        r.found["unanswered"] or r.found["late"]
+        for r, name in zip(runs, labels, strict=True)
+        if name.startswith("Encore")
+    ):
         print("FAIL: interactions were lost or acknowledged late")
         return 1
     return failed
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    sys.exit(asyncio.run(main(sys.argv[1:])))

@@ -18,7 +18,7 @@ from bot.guild_cache import TrimmedConnectionState, servers_on_shard
 from bot.outbox import Undeliverable
 from bot.services import Services
 from bot.ui import fit
-from bot.ui.admission import Admission
+from bot.ui.admission import DIRECT, Admission
 from bot.ui.command_metrics import command_finished, command_started
 from bot.ui.errors import report_error
 from bot.ui.messages import reply
@@ -89,7 +89,7 @@ class EncoreBot(commands.AutoShardedBot):
             **discord_options,
         )
         self.services = services
-        self.admission = Admission()
+        self.admission = Admission(direct=DIRECT if services.settings.direct_answers else 0)
         self._cogs = cogs  # extension names, chosen by the runtime
         self._deliver_outbox = deliver_outbox
         self._background: list[asyncio.Task[None]] = []

@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     # A ping before each use of a pooled connection: only for networks that drop idle
     # connections silently (closed ones are replaced without it, and all recycle every 10 min).
     database_pre_ping: bool = False
+    # Answer a quick slash command in its one callback while the gateway is quiet; false:
+    # every command is deferred on arrival (bot/ui/admission.py).
+    direct_answers: bool = True
     encore_data_dir: Path = Path("./data")
     encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -24,7 +24,7 @@ from bot.ui.account import (
     link_view,
 )
 from bot.ui.installs import personal
-from bot.ui.messages import reply
+from bot.ui.messages import acknowledge, reply
 from bot.ui.relink import RelinkButton
 
 
@@ -47,8 +47,7 @@ class Account(commands.Cog):
     async def send_personal_link(self, interaction: discord.Interaction[EncoreBot]) -> None:
         """/link and Link again: the personal link by DM (in the reply when DMs are closed,
         or when it was DMed often enough already)."""
-        if not interaction.response.is_done():  # the button; the command was acknowledged
-            await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge(interaction)  # a DM to send first: deferred at once
         user = interaction.user
         link = await self.links.request_link(
             DiscordPerson(user.id, user.name, user.display_name, user.display_avatar.url)

@@ -140,7 +140,7 @@ class Likes(commands.Cog):
     async def export_likes(self, interaction: discord.Interaction[EncoreBot]) -> None:
         saves = self.bot.services.saves
         saved = await saves.export_likes(interaction.user.id, save_progress(interaction))
-        await interaction.edit_original_response(content=saved_message(saved))
+        await edit(interaction, content=saved_message(saved))
 
 
 async def setup(bot: EncoreBot) -> None:

@@ -14,7 +14,7 @@ from bot.client import EncoreBot
 from bot.ui import fit
 from bot.ui.installs import personal
 from bot.ui.listening import save_progress, saved_message
-from bot.ui.messages import reply
+from bot.ui.messages import edit, reply
 from bot.ui.shuffle import (
     next_embed,
     peek_embed,
@@ -106,7 +106,7 @@ class Shuffle(
     async def save(self, interaction: discord.Interaction[EncoreBot]) -> None:
         saves = self.bot.services.saves
         saved = await saves.save_shuffle(interaction.user.id, save_progress(interaction))
-        await interaction.edit_original_response(content=saved_message(saved))
+        await edit(interaction, content=saved_message(saved))
 
     @app_commands.command(name="stop", description="Delete your current shuffle queue")
     async def stop(self, interaction: discord.Interaction[EncoreBot]) -> None:

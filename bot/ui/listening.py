@@ -27,7 +27,7 @@ from bot.playlist_saves import NothingToSave, Saved, SaveInterrupted, SaveProgre
 from bot.spotify import WriteProgress
 from bot.ui import fit
 from bot.ui.likes import like_button, like_message
-from bot.ui.messages import ACCENT
+from bot.ui.messages import ACCENT, edit
 from bot.ui.names import linked, shown
 
 QUEUE_PRESSED = "queue_pressed"
@@ -248,7 +248,7 @@ def save_progress(interaction: discord.Interaction[Any]) -> SaveProgress:
     async def show(step: WriteProgress) -> None:
         text = save_progress_message(step)
         if text is not None:
-            await interaction.edit_original_response(content=text)
+            await edit(interaction, content=text)
 
     return show
 

@@ -12,6 +12,9 @@ TOKEN_LIFETIME_S = 15 * 60
 class Settings:
     rate_limits: bool = True
     interaction_deadline: float = 3.0  # s to the first response, else 10062
+    # s an accepted interaction callback's answer takes to reach the bot (a slow network):
+    # a second callback sent meanwhile is refused 40060, as at Discord.
+    callback_delay_s: float = 0.0
     global_limit_per_s: int = 50
     channel_limit: int = 5  # posts per channel per window
     channel_window: float = 5.0

@@ -136,7 +136,7 @@ async def a_link_made_through_the_web_process_is_confirmed_by_dm(cluster: Cluste
     result = await cluster.discord.command(
         "link", user, guild_id=guild["id"], channel_id=guild["channels"][0]["id"]
     )
-    await cluster.discord.interaction(result["id"], wait=15, until="followup")
+    await cluster.discord.interaction(result["id"], wait=15, until="answered")
     dms = await cluster.discord.dms(user)
     url = next(
         component["url"]

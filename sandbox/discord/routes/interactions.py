@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -78,6 +79,8 @@ async def callback(call: RestCall) -> Any:
     resource: dict[str, Any] = {"type": rtype}
     if message is not None:
         resource["message"] = message.wire
+    if call.emu.settings.callback_delay_s > 0:  # accepted; the answer is on its way back
+        await asyncio.sleep(call.emu.settings.callback_delay_s)
     return {
         "interaction": {
             "id": str(it.id),

@@ -3,6 +3,7 @@ autocomplete results over their limits, and modals over theirs (raw HTTP callbac
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -252,3 +253,36 @@ async def test_a_deferral_is_not_an_answer_until_its_followup_replaces_the_think
     status, _ = await client.answer(direct, {"type": 4, "data": {"content": "at once"}})
     record = await ctl.interaction(direct["id"])
     assert status == 200 and record["answered_at"] == record["response"]["at"]
+
+
+async def test_a_second_callback_is_refused_while_the_first_ones_answer_is_on_its_way(
+    ctl: DiscordControl, client: Discord, world: dict[str, Any]
+) -> None:
+    # Discord takes the first callback; its answer to the bot is slow. A deferral sent by
+    # a bot that has not heard back yet is a second acknowledgement all the same.
+    await ctl.settings(callback_delay_s=1.0)
+    injected = await _command(ctl, world)
+    first = asyncio.create_task(client.answer(injected, {"type": 4, "data": {"content": "hi"}}))
+    accepted = await ctl.interaction(injected["id"], wait=5)
+    assert accepted["response"]["type"] == 4
+
+    status, answer = await client.answer(injected, {"type": 5, "data": {"flags": 64}})
+
+    assert status == 400 and answer["code"] == 40060
+    assert (await first)[0] == 200
+    record = await ctl.interaction(injected["id"])
+    assert record["response"]["type"] == 4 and [a["type"] for a in record["extra_acks"]] == [5]
+
+
+async def test_a_callback_after_the_deadline_is_refused_as_an_unknown_interaction(
+    ctl: DiscordControl, client: Discord, world: dict[str, Any]
+) -> None:
+    await ctl.settings(interaction_deadline=0.2)
+    injected = await _command(ctl, world)
+    await ctl.interaction(injected["id"], wait=0.5)  # nothing answers: the deadline passes
+
+    status, answer = await client.answer(injected, {"type": 5, "data": {"flags": 64}})
+
+    assert status == 404 and answer["code"] == 10062
+    record = await ctl.interaction(injected["id"])
+    assert record["response"] is None and record["late_responses"][0]["type"] == 5
