@@ -287,7 +287,15 @@ async def test_the_encore_radar_playlist_is_made_once_and_refilled_each_period(
     assert made["items"] == [f"spotify:track:{t}" for t in first["tracks"]]
     assert not made["public"]
 
-    second = await sandbox.spotify.add_release(artist, name="Second Drop", tracks=2)
+    # Released during the next period (as a release found a week later would be): dated
+    # today, it would be too old for that period whenever today is a delivery day after the
+    # delivery hour.
+    second = await sandbox.spotify.add_release(
+        artist,
+        name="Second Drop",
+        tracks=2,
+        release_date=(when + dt.timedelta(days=2)).date().isoformat(),
+    )
     later = await due(sandbox, alice)
     await check_all(sandbox, later)
     assert (await radar(sandbox).deliveries.tick(later)).playlists == [alice]
