@@ -12,8 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import spotipy
-
 from bot.errors import (
     BadInput,
     EncoreError,
@@ -26,6 +24,7 @@ from bot.errors import (
 from bot.likes import LikeResult, LikeService
 from bot.music import ArtistRef, Track
 from bot.spotify import PAGE_SIZE, SpotifyForbidden, SpotifyGateway, SpotifyRef
+from bot.spotify.webapi import WebAPI
 
 PLAYBACK_SCOPE = "user-read-playback-state"  # /me/player: device, private session
 PLAYING_SCOPE = "user-read-currently-playing"  # older links: currently-playing only
@@ -314,12 +313,12 @@ class ListeningService:
         return found
 
 
-def _saving_to_library(uris: list[str]) -> Callable[[spotipy.Spotify], object]:
-    # spotipy's library call turns every URI into a track URI; the endpoint takes any kind.
-    return lambda sp: sp._put("me/library", uris=",".join(uris))
+def _saving_to_library(uris: list[str]) -> Callable[[WebAPI], object]:
+    # current_user_saved_tracks_add turns every URI into a track URI; the endpoint takes any kind.
+    return lambda sp: sp.save_to_library(uris)
 
 
-def _adding_to_queue(uri: str) -> Callable[[spotipy.Spotify], object]:
+def _adding_to_queue(uri: str) -> Callable[[WebAPI], object]:
     return lambda sp: sp.add_to_queue(uri)
 
 

@@ -26,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import spotipy
 from sqlalchemy import exists, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
@@ -38,6 +37,7 @@ from bot.radar.budget import BUDGET, charge
 from bot.radar.schedule import check_interval
 from bot.releases import parse_release_date
 from bot.spotify import SpotifyGateway
+from bot.spotify.webapi import WebAPI
 from db.engine import SessionFactory
 from db.models import (
     Artist,
@@ -407,5 +407,5 @@ class RadarChecker:
         return budget.paused_until if budget is not None else None
 
 
-def _discography(artist_id: str, groups: str) -> Callable[[spotipy.Spotify], Any]:
+def _discography(artist_id: str, groups: str) -> Callable[[WebAPI], Any]:
     return lambda sp: sp.artist_albums(artist_id, include_groups=groups, limit=PAGE)

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import spotipy
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +28,7 @@ from bot.errors import EncoreError
 from bot.outbox import Outbox
 from bot.radar.schedule import next_delivery, period_of
 from bot.spotify import PlaylistWriter, SpotifyGateway
+from bot.spotify.webapi import WebAPI
 from db.engine import SessionFactory
 from db.erasure import still_linked, writing_about
 from db.models import (
@@ -364,5 +364,5 @@ class RadarDeliveries:
         return [uri for release_id in release_ids for uri in cached.get(release_id, [])]
 
 
-def _album_tracks(release_id: str) -> Callable[[spotipy.Spotify], Any]:
+def _album_tracks(release_id: str) -> Callable[[WebAPI], Any]:
     return lambda sp: sp.album_tracks(release_id, limit=50)

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import spotipy
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +21,7 @@ from bot.errors import BadInput, EncoreError, MissingScope, NotFound, NotLinked
 from bot.radar.budget import charge, paused
 from bot.radar.schedule import DEFAULT_DAY, DEFAULT_TIME, next_delivery
 from bot.spotify import SpotifyGateway, is_spotify_id
+from bot.spotify.webapi import WebAPI
 from db.engine import SessionFactory, again_if_connection_lost
 from db.erasure import link_generation, still_linked, writing_about
 from db.models import (
@@ -566,15 +566,15 @@ def _collect(found: dict[str, str], items: Iterable[Any]) -> None:
             found.setdefault(str(item["id"]), str(item.get("name") or "Unknown artist"))
 
 
-def _track(track_id: str) -> Callable[[spotipy.Spotify], Any]:
+def _track(track_id: str) -> Callable[[WebAPI], Any]:
     return lambda sp: sp.track(track_id)
 
 
-def _followed_page(after: str | None) -> Callable[[spotipy.Spotify], Any]:
+def _followed_page(after: str | None) -> Callable[[WebAPI], Any]:
     return lambda sp: sp.current_user_followed_artists(limit=50, after=after)
 
 
-def _top_page(time_range: str) -> Callable[[spotipy.Spotify], Any]:
+def _top_page(time_range: str) -> Callable[[WebAPI], Any]:
     return lambda sp: sp.current_user_top_artists(limit=50, time_range=time_range)
 
 

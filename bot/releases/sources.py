@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-import spotipy
-
 from bot.spotify import PAGE_SIZE, SEARCH_PAGE_SIZE
+from bot.spotify.webapi import SpotifyHTTPError, WebAPI
 
 
 class SourceUnavailable(Exception):
@@ -25,7 +24,7 @@ class ReleaseSource(Protocol):
     name: str
     page_size: int
 
-    def fetch(self, sp: spotipy.Spotify, offset: int) -> Page:
+    def fetch(self, sp: WebAPI, offset: int) -> Page:
         """One page of albums at `offset` (runs in a Spotify thread)."""
         ...
 
@@ -34,7 +33,7 @@ class ReleaseSource(Protocol):
         ...
 
 
-def _gone(error: spotipy.SpotifyException) -> bool:
+def _gone(error: SpotifyHTTPError) -> bool:
     return error.http_status in (403, 404, 410)
 
 
@@ -44,10 +43,10 @@ class NewReleasesSource:
     name = "new-releases"
     page_size = PAGE_SIZE
 
-    def fetch(self, sp: spotipy.Spotify, offset: int) -> Page:
+    def fetch(self, sp: WebAPI, offset: int) -> Page:
         try:
             answer = sp.new_releases(limit=self.page_size, offset=offset)
-        except spotipy.SpotifyException as error:
+        except SpotifyHTTPError as error:
             if _gone(error):
                 raise SourceUnavailable(error.http_status) from None
             raise
@@ -64,10 +63,10 @@ class TagNewSearchSource:
     name = "search-tag-new"
     page_size = SEARCH_PAGE_SIZE
 
-    def fetch(self, sp: spotipy.Spotify, offset: int) -> Page:
+    def fetch(self, sp: WebAPI, offset: int) -> Page:
         try:
             answer = sp.search(q="tag:new", type="album", limit=self.page_size, offset=offset)
-        except spotipy.SpotifyException as error:
+        except SpotifyHTTPError as error:
             if _gone(error):
                 raise SourceUnavailable(error.http_status) from None
             raise

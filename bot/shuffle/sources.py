@@ -7,8 +7,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import spotipy
-
 from bot.errors import BadInput
 from bot.music import Track
 from bot.playlists import PlaylistService, playlist_named, unreadable
@@ -21,6 +19,7 @@ from bot.spotify import (
     playlist_id_in_link,
     user_pages,
 )
+from bot.spotify.webapi import WebAPI
 
 LIKED = "liked"  # the `source` of a liked-songs queue; any other source is a playlist id
 LIKED_NAME = "Liked songs"
@@ -122,7 +121,7 @@ class SourceReader:
         return SourceContents(source, name, meta.get("snapshot_id"), _parse_tracks(entries, "item"))
 
     async def _pages(
-        self, discord_user_id: int, first: Callable[[spotipy.Spotify], dict[str, Any]]
+        self, discord_user_id: int, first: Callable[[WebAPI], dict[str, Any]]
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The first page (it carries the totals) and every page's entries."""
         pages = [page async for page in user_pages(self._spotify, discord_user_id, first)]

@@ -1,5 +1,5 @@
-"""Spotify access: the Accounts service, users' tokens, the Web API gateway (spotipy in
-threads), paging, ids, and the translation of Spotify's errors. Every Spotify quirk Encore
+"""Spotify access: the Accounts service, users' tokens, the Web API gateway (blocking
+calls in threads), paging, ids, and the translation of Spotify's errors. Every Spotify quirk Encore
 knows has its one home here."""
 
 from bot.spotify.accounts import (

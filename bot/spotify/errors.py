@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import spotipy
-
 from bot.errors import (
     BadInput,
     EncoreError,
@@ -15,6 +13,7 @@ from bot.errors import (
     SpotifyBusy,
     SpotifyUnavailable,
 )
+from bot.spotify.webapi import SpotifyHTTPError
 
 
 class SpotifyForbidden(EncoreError):
@@ -42,10 +41,10 @@ def retry_after(value: str | None, default: float = 5.0) -> float:
         return default
 
 
-def translate(error: spotipy.SpotifyException) -> EncoreError:
+def translate(error: SpotifyHTTPError) -> EncoreError:
     """Spotify's HTTP errors as the exceptions users are shown."""
     status, reason = error.http_status, error.reason
-    message = str(error.msg).split("\n", 1)[-1].strip()
+    message = error.message.strip()
     if status == 429:
         headers = error.headers or {}
         return SpotifyBusy(

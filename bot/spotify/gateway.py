@@ -1,8 +1,8 @@
-"""The Web API: spotipy calls run in threads, as a linked user, as the app or with a fresh token.
+"""The Web API: calls run in threads, as a linked user, as the app or with a fresh token.
 
-spotipy is synchronous and, by default, sleeps the whole `Retry-After` of a 429 inside the
-call. Here it runs in a bounded thread pool with its retries off, so the 429 policy is
-ours: `SpotifyBusy` carries the wait, commands tell the user, background jobs wait.
+Each call is a blocking `WebAPI` call (bot/spotify/webapi.py: spotipy's method names, no
+retries of its own) run in a bounded thread pool, so the 429 policy is ours: `SpotifyBusy`
+carries the wait, commands tell the user, background jobs wait.
 
 One slow endpoint cannot starve the others: each endpoint (each call site, unless it names
 its endpoint) may hold at most `per_endpoint` of the pool's threads at once, a thread counts
@@ -20,21 +20,15 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-import requests
-import spotipy
-
 from bot import metrics
 from bot.errors import EncoreError, SpotifyBusy, SpotifyUnavailable
 from bot.spotify.accounts import SpotifyAccounts
 from bot.spotify.errors import translate
 from bot.spotify.tokens import TokenStore
+from bot.spotify.webapi import SpotifyHTTPError, SpotifyUnreachable, WebAPI
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# spotipy logs request headers (bearer tokens) at DEBUG and every HTTP error at ERROR;
-# we report errors ourselves, and tokens are never logged.
-logging.getLogger("spotipy").setLevel(logging.CRITICAL)
 
 
 class _Unauthorized(Exception):
@@ -42,7 +36,7 @@ class _Unauthorized(Exception):
 
 
 class SpotifyGateway:
-    """Runs spotipy calls in threads, as the app or as a linked user."""
+    """Runs Web API calls in threads, as the app or as a linked user."""
 
     def __init__(
         self,
@@ -66,35 +60,28 @@ class SpotifyGateway:
         self._app_token: tuple[str, float] | None = None
         self._app_lock = asyncio.Lock()
 
-    def _client(self) -> spotipy.Spotify:
-        client: spotipy.Spotify | None = getattr(self._local, "client", None)
+    def _client(self) -> WebAPI:
+        client: WebAPI | None = getattr(self._local, "client", None)
         if client is None:
-            # A plain session: no urllib3 Retry adapter that would sleep through a 429.
-            client = spotipy.Spotify(
-                requests_session=_session_for(self._api_url),
-                retries=0,
-                status_retries=0,
-                requests_timeout=self._timeout,
-            )
-            client.prefix = self._api_url
+            client = WebAPI(self._api_url, timeout=self._timeout)
             self._local.client = client
         return client
 
-    def _run(self, token: str, call: Callable[[spotipy.Spotify], T]) -> T:
+    def _run(self, token: str, call: Callable[[WebAPI], T]) -> T:
         client = self._client()
         client.set_auth(token)
         try:
             return call(client)
-        except spotipy.SpotifyException as error:
+        except SpotifyHTTPError as error:
             if error.http_status == 401:
                 raise _Unauthorized from None
             raise translate(error) from None
-        except requests.RequestException as error:
-            log.warning("Spotify did not answer (%s)", type(error).__name__)
+        except SpotifyUnreachable as error:
+            log.warning("Spotify did not answer (%s)", error)
             raise SpotifyUnavailable from None
 
     async def _in_thread(
-        self, caller: str, token: str, call: Callable[[spotipy.Spotify], T], endpoint: str
+        self, caller: str, token: str, call: Callable[[WebAPI], T], endpoint: str
     ) -> T:
         try:
             async with asyncio.timeout(self._timeout * 3):
@@ -114,7 +101,7 @@ class SpotifyGateway:
         metrics.SPOTIFY_CALLS.labels(caller, "ok").inc()
         return result
 
-    async def _bounded(self, endpoint: str, token: str, call: Callable[[spotipy.Spotify], T]) -> T:
+    async def _bounded(self, endpoint: str, token: str, call: Callable[[WebAPI], T]) -> T:
         """Run the call in a thread once its endpoint has a free slot; the slot is freed when
         the thread is done with it, not when a caller stops waiting."""
         slots = self._endpoints.setdefault(endpoint, asyncio.Semaphore(self._per_endpoint))
@@ -138,7 +125,7 @@ class SpotifyGateway:
     async def as_user(
         self,
         discord_user_id: int,
-        call: Callable[[spotipy.Spotify], T],
+        call: Callable[[WebAPI], T],
         *,
         scopes: Iterable[str] = (),
         endpoint: str | None = None,
@@ -162,16 +149,14 @@ class SpotifyGateway:
         """Raise `MissingScope` naming what the user's link lacks (`NotLinked` without one)."""
         await self._tokens.require_scopes(discord_user_id, scopes)
 
-    async def as_token(self, token: str, call: Callable[[spotipy.Spotify], T]) -> T:
+    async def as_token(self, token: str, call: Callable[[WebAPI], T]) -> T:
         """Call Spotify with a token we just received (the OAuth callback)."""
         try:
             return await self._in_thread("link", token, call, endpoint_of(call))
         except _Unauthorized:
             raise SpotifyUnavailable from None
 
-    async def as_app(
-        self, call: Callable[[spotipy.Spotify], T], *, endpoint: str | None = None
-    ) -> T:
+    async def as_app(self, call: Callable[[WebAPI], T], *, endpoint: str | None = None) -> T:
         """Call Spotify with the app's client-credentials token (cached until it expires)."""
         where = endpoint or endpoint_of(call)
         token = await self._app_access_token()
@@ -196,18 +181,6 @@ class SpotifyGateway:
     async def close(self) -> None:
         await self.accounts.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _session_for(api_url: str) -> requests.Session:
-    """A requests session for the Web API that reads the environment (proxies, CA bundle) once,
-    for the one host it calls, rather than on every call; and never ~/.netrc, whose
-    credentials would replace the bearer token."""
-    session = requests.Session()
-    found = session.merge_environment_settings(api_url, {}, None, None, None)
-    session.proxies.update(found["proxies"])
-    session.verify = found["verify"]
-    session.trust_env = False
-    return session
 
 
 def endpoint_of(call: Callable[..., Any]) -> str:

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import spotipy
-
 from bot.spotify.gateway import SpotifyGateway, endpoint_of
+from bot.spotify.webapi import WebAPI
 
 # The most `/me/playlists`, `/playlists/{id}/items`, `/me/tracks` and `/browse/new-releases`
 # give per call.
@@ -22,7 +21,7 @@ Page = dict[str, Any]
 async def user_pages(
     spotify: SpotifyGateway,
     discord_user_id: int,
-    first: Callable[[spotipy.Spotify], Page | None],
+    first: Callable[[WebAPI], Page | None],
 ) -> AsyncIterator[Page]:
     """Each page of one of the user's paging objects, from `first` on, following `next`.
 
@@ -38,5 +37,5 @@ async def user_pages(
         page = await spotify.as_user(discord_user_id, _following(page), endpoint=endpoint)
 
 
-def _following(page: Page) -> Callable[[spotipy.Spotify], Page | None]:
+def _following(page: Page) -> Callable[[WebAPI], Page | None]:
     return lambda sp: sp.next(page)

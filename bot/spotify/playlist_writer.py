@@ -13,11 +13,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import spotipy
-
 from bot.errors import NotFound
 from bot.spotify.errors import SpotifyForbidden
 from bot.spotify.gateway import SpotifyGateway
+from bot.spotify.webapi import WebAPI
 
 ITEMS_PER_REQUEST = 100  # the most `/playlists/{id}/items` takes per request
 MAX_PLAYLIST_ITEMS = 10_000  # the most a playlist holds
@@ -172,11 +171,11 @@ class PlaylistWriter:
         return made
 
 
-def _replacing(playlist_id: str, uris: list[str]) -> Callable[[spotipy.Spotify], Any]:
+def _replacing(playlist_id: str, uris: list[str]) -> Callable[[WebAPI], Any]:
     return lambda sp: sp.playlist_replace_items(playlist_id, uris)
 
 
-def _appending(playlist_id: str, uris: list[str]) -> Callable[[spotipy.Spotify], Any]:
+def _appending(playlist_id: str, uris: list[str]) -> Callable[[WebAPI], Any]:
     return lambda sp: sp.playlist_add_items(playlist_id, uris)
 
 
