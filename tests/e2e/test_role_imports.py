@@ -1,6 +1,8 @@
 """Each role imports only what it runs: `encore gateway`, up with its shard connected, has not
 imported the web server, the scheduler, the metrics endpoint or alembic (bot/runtime.py imports
-them where their role starts them). What a process imports it keeps in memory for its life."""
+them where their role starts them), nor spotipy and what it pulls in (redis, requests, urllib3,
+charset_normalizer: bot/spotify/webapi.py calls the Web API over http.client). What a process
+imports it keeps in memory for its life."""
 
 from __future__ import annotations
 
@@ -36,6 +38,11 @@ NOT_THE_GATEWAYS = (
     "bot.api",
     "bot.scheduler",
     "bot.observability",
+    "spotipy",
+    "redis",
+    "requests",
+    "urllib3",
+    "charset_normalizer",
 )
 
 
@@ -69,5 +76,10 @@ async def test_the_gateway_imports_neither_the_web_server_nor_the_scheduler(
     modules = await imported_by("gateway", clean_database, tmp_path)
 
     # (its cogs were loaded too, but discord.py unloads extensions when the bot closes)
-    assert {"bot.client", "bot.guild_cache", "bot.ui.digest_poster", "spotipy"} <= modules
+    assert {
+        "bot.client",
+        "bot.guild_cache",
+        "bot.ui.digest_poster",
+        "bot.spotify.webapi",
+    } <= modules
     assert sorted(name for name in modules if name.startswith(NOT_THE_GATEWAYS)) == []
