@@ -19,6 +19,7 @@ ORDER = [
     "shuffle_rollover.py",
     "api_artists.py",
     "gateway_memory.py",
+    "spotify_client.py",
     "radar.py",
 ]
 

@@ -39,7 +39,9 @@ async def test_a_body_discord_refused_makes_the_bench_fail_with_a_fail_line(
     assert "none refused" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("script", ["shuffle_rollover.py", "shuffle_quality.py", "api_artists.py"])
+@pytest.mark.parametrize(
+    "script", ["shuffle_rollover.py", "shuffle_quality.py", "api_artists.py", "spotify_client.py"]
+)
 async def test_a_quick_bench_starts_and_finishes(script: str) -> None:
     child = await asyncio.create_subprocess_exec(
         sys.executable,
