@@ -29,6 +29,7 @@ async def test_a_burst_of_connections_waits_in_the_accept_queue_while_the_emulat
     if somaxconn.exists() and int(somaxconn.read_text()) < BURST:
         pytest.skip("this kernel caps every accept queue below the burst (net.core.somaxconn)")
     address = urlsplit(emu.base_url)
+    assert address.hostname is not None and address.port is not None
     sockets = []
     try:
         for _ in range(BURST):
