@@ -6,6 +6,10 @@ The emulators and `encore run` are separate processes; a competing process spins
 /releases, /likes, /shuffle next, /account and /np (a Spotify call) from linked members. The
 Discord emulator times the acknowledgement (dispatch of INTERACTION_CREATE to the first
 response) and the final answer (the first message the member sees).
+
+Beside the figures: the kernel's count of listen-queue overflows during the burst (machine-wide).
+`BENCH_DUMP=DIR` writes each run's emulator records, errors and requests there (interaction
+tokens removed), to see what happened to each command.
 """
 
 from __future__ import annotations

@@ -18,15 +18,9 @@ as above. A burst finds the bot busy within its first few commands, and from the
 command is deferred on arrival. The timer's deferral and the command's first response
 go through one gate per interaction (`bot.ui.messages`), so Discord never gets two.
 
-Acknowledgements come before work. When the bot falls behind (a command reaches the tree more
-than `fresh` s after its creation: its process starved of CPU, the gateway's messages queued up),
-no deferred command starts its work until every deferral then in flight has been answered: a
-command's database and Spotify steps would otherwise share the event loop with the deferrals and
-make each loop turn longer, and a deferral needs several turns to reach Discord (a new
-connection when the burst outgrows the pool). Measured under heavy load (bench/admission.py,
-README "Admission under load"), running commands' work was about 15% of the bot's sampled time
-while deferrals were missing Discord's 3 s. Work resumes as soon as the deferrals are answered or a
-command arrives fresh again; commands already running finish as before.
+At DEBUG, each command's age on arrival (read from its snowflake) and its deferral's time in
+flight are logged, by interaction id (never its token): what README "Admission under load" read
+to find where late deferrals lost their time.
 """
 
 from __future__ import annotations
@@ -89,21 +83,11 @@ class Admission:
         self._queued = 0
         self._active = 0
         self._unacknowledged = 0  # started at once, neither finished nor deferred yet
-        self._acknowledging = 0  # deferrals sent and not answered yet
-        self._behind = False  # the latest command arrived more than `fresh` s after its creation
-        self._caught_up = asyncio.Event()  # set unless behind with deferrals in flight
-        self._caught_up.set()
 
     @property
     def queued(self) -> int:
         """Commands being acknowledged or waiting for a slot."""
         return self._queued
-
-    @property
-    def behind(self) -> bool:
-        """Whether deferred commands hold their work: the bot is behind and deferrals are in
-        flight."""
-        return not self._caught_up.is_set()
 
     @property
     def active(self) -> int:
@@ -122,8 +106,6 @@ class Admission:
             return
         open_gate(interaction)
         age = time.time() - discord.utils.snowflake_time(interaction.id).timestamp()
-        self._behind = age > self.fresh
-        self._judge()
         window = self._direct_window(age)
         log.debug(
             "Command %s reached the tree %.3f s after its creation; %s",
@@ -149,7 +131,6 @@ class Admission:
         try:
             acknowledged = await self._acknowledge(interaction)
             if acknowledged:
-                await self._caught_up.wait()  # acknowledgements first while behind
                 await self._slots.acquire()
         finally:
             self._queued -= 1
@@ -180,13 +161,6 @@ class Admission:
             return 0.0
         return min(self.direct, self.horizon - age)
 
-    def _judge(self) -> None:
-        """Hold deferred commands' work while behind with deferrals in flight."""
-        if self._behind and self._acknowledging:
-            self._caught_up.clear()
-        else:
-            self._caught_up.set()
-
     def _acknowledged(self, _: object) -> None:
         self._unacknowledged -= 1
 
@@ -200,8 +174,6 @@ class Admission:
             log.warning("A command's deferral was refused: %s %s", error.status, error.code)
 
     async def _acknowledge(self, interaction: discord.Interaction[Any]) -> bool:
-        self._acknowledging += 1
-        self._judge()
         sent = time.monotonic()
         try:
             deferred = await acknowledge(interaction)
@@ -211,9 +183,6 @@ class Admission:
             log.warning("An interaction expired before it could be acknowledged")
             command_finished(interaction, "expired")
             return False
-        finally:
-            self._acknowledging -= 1
-            self._judge()
         if deferred:
             log.debug(
                 "Command %s deferred: %.3f s in flight", interaction.id, time.monotonic() - sent
