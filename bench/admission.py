@@ -6,12 +6,18 @@ The emulators and `encore run` are separate processes; a competing process spins
 /releases, /likes, /shuffle next, /account and /np (a Spotify call) from linked members. The
 Discord emulator times the acknowledgement (dispatch of INTERACTION_CREATE to the first
 response) and the final answer (the first message the member sees).
+
+Beside the figures: the kernel's count of listen-queue overflows during the burst (machine-wide).
+`BENCH_DUMP=DIR` writes each run's emulator records, errors and requests there (interaction
+tokens removed), to see what happened to each command.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -135,6 +141,7 @@ class Run:
     elapsed: float
     cpu: float
     refused: list[str]
+    overflows: int
 
 
 async def measure(source: Path | None) -> Run:
@@ -189,16 +196,47 @@ async def measure(source: Path | None) -> Run:
             spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
             try:
                 cpu_before = cpu_seconds(encore.pid)
+                overflows = listen_overflows()
                 started_at = time.monotonic()
                 ids = await fire(discord, guild, members, COMMANDS)
                 records = await settle(discord, ids, patience=30)
                 elapsed = time.monotonic() - started_at
                 cpu = cpu_seconds(encore.pid) - cpu_before
+                overflows = listen_overflows() - overflows
             finally:
                 spinner.terminate()
                 spinner.wait()
         refused = await discord_refusals(discord)
-    return Run(figures(records, len(ids)), len(ids), elapsed, cpu, refused)
+        dump = os.environ.get("BENCH_DUMP")
+        if dump:  # the emulator's records, to study what happened to each interaction
+            Path(dump).mkdir(parents=True, exist_ok=True)
+            name = f"{'baseline' if source else 'encore'}-{time.strftime('%H%M%S', time.gmtime())}"
+            wanted = set(ids)
+            kept = [
+                {k: v for k, v in record.items() if k not in ("token", "payload")}
+                for record in records
+                if record["id"] in wanted
+            ]
+            said = json.dumps(
+                {
+                    "records": kept,
+                    "errors": await discord.errors(),
+                    "requests": await discord.requests(),
+                }
+            )
+            # interaction tokens stand in request paths: never written out
+            (Path(dump) / f"{name}.json").write_text(re.sub(r"aW50ZXJhY3Rpb24[\w-]+", "T", said))
+    return Run(figures(records, len(ids)), len(ids), elapsed, cpu, refused, overflows)
+
+
+def listen_overflows() -> int:
+    """The kernel's count of connections dropped because a listening socket's accept queue was
+    full (machine-wide, since boot): a client that meets one waits 1 s, then 3 s, then 7 s."""
+    lines = Path("/proc/net/netstat").read_text().splitlines()
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            return int(dict(zip(names.split(), values.split(), strict=True))["ListenOverflows"])
+    return 0
 
 
 def _ms(values: list[float]) -> str:
@@ -232,6 +270,11 @@ async def main(argv: list[str]) -> int:
         ],
         ["p50 / p99 to final answer", *(_ms(r.found["final"]) for r in runs), "reported"],
         ["all answered after", *(f"{r.elapsed:.1f} s" for r in runs), "reported"],
+        [
+            "listen queue overflows (machine-wide)",
+            *(f"{r.overflows:,}" for r in runs),
+            "0",
+        ],
         [
             "bot CPU per command",
             *(f"{r.cpu * 1000 / max(r.count, 1):.1f} ms" for r in runs),

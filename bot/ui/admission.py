@@ -17,6 +17,10 @@ and its followup (two requests, and a message parsed) are saved; otherwise the t
 as above. A burst finds the bot busy within its first few commands, and from then on every
 command is deferred on arrival. The timer's deferral and the command's first response
 go through one gate per interaction (`bot.ui.messages`), so Discord never gets two.
+
+At DEBUG, each command's age on arrival (read from its snowflake) and its deferral's time in
+flight are logged, by interaction id (never its token): what README "Admission under load" read
+to find where late deferrals lost their time.
 """
 
 from __future__ import annotations
@@ -101,7 +105,14 @@ class Admission:
             yield await self._turn_away(interaction, acknowledged=False)
             return
         open_gate(interaction)
-        window = self._direct_window(interaction)
+        age = time.time() - discord.utils.snowflake_time(interaction.id).timestamp()
+        window = self._direct_window(age)
+        log.debug(
+            "Command %s reached the tree %.3f s after its creation; %s",
+            interaction.id,
+            age,
+            "started at once" if window > 0 else "deferred on arrival",
+        )
         if window > 0:
             await self._slots.acquire()  # free: taken without waiting
             self._unacknowledged += 1
@@ -137,18 +148,16 @@ class Admission:
             self._active -= 1
             self._slots.release()
 
-    def _direct_window(self, interaction: discord.Interaction[Any]) -> float:
-        """How long the command may run before it is deferred (0 or less: defer on arrival)."""
+    def _direct_window(self, age: float) -> float:
+        """How long a command that arrived `age` s after its creation may run before it is
+        deferred (0 or less: defer on arrival)."""
         if (
             self.direct <= 0
             or self._queued
             or self._slots.locked()
             or self._unacknowledged >= self.direct_running
+            or age > self.fresh
         ):
-            return 0.0
-        created = discord.utils.snowflake_time(interaction.id).timestamp()
-        age = time.time() - created
-        if age > self.fresh:
             return 0.0
         return min(self.direct, self.horizon - age)
 
@@ -165,14 +174,19 @@ class Admission:
             log.warning("A command's deferral was refused: %s %s", error.status, error.code)
 
     async def _acknowledge(self, interaction: discord.Interaction[Any]) -> bool:
+        sent = time.monotonic()
         try:
-            await acknowledge(interaction)
+            deferred = await acknowledge(interaction)
         except discord.NotFound as error:
             if error.code != UNKNOWN_INTERACTION:
                 raise
             log.warning("An interaction expired before it could be acknowledged")
             command_finished(interaction, "expired")
             return False
+        if deferred:
+            log.debug(
+                "Command %s deferred: %.3f s in flight", interaction.id, time.monotonic() - sent
+            )
         return True
 
     async def _turn_away(

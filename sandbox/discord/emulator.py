@@ -25,6 +25,13 @@ from .settings import TOKEN_LIFETIME_S, Settings
 from .spec import SpecValidator
 from .state import World
 
+# Connections the listening socket holds until the emulator's loop accepts them (Linux caps it
+# at net.core.somaxconn). aiohttp's default, 128, made a burst of a bot's new connections (one
+# per deferral in flight) overflow while the loop was busy: the kernel dropped them and each
+# client waited for its SYN to be retransmitted, 1 s and then 3 s later, so deferrals sent in time
+# reached "Discord" past its 3 s. Discord's edge takes such a burst; so does the emulator.
+ACCEPT_BACKLOG = 4096
+
 
 class DiscordEmulator:
     """One emulated Discord, served by an aiohttp application."""
@@ -119,7 +126,7 @@ class DiscordEmulator:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
+        site = web.TCPSite(self._runner, host, port, backlog=ACCEPT_BACKLOG)
         await site.start()
         server = site._server
         sockets = getattr(server, "sockets", None) or []
