@@ -121,8 +121,21 @@ _USER_QUEUES = (
     .order_by(ShuffleQueue.last_used_at.desc(), ShuffleQueue.id.desc())
 )
 _USER_QUEUE_OF_SOURCE = _USER_QUEUES.where(ShuffleQueue.source == bindparam("source"))
+_CURRENT_QUEUE = _USER_QUEUES.limit(1)
 _QUEUE = select(*_QUEUE_COLUMNS).where(ShuffleQueue.id == bindparam("queue_id"))
 _QUEUE_XACT_LOCK = select(func.pg_advisory_xact_lock(bindparam("key")))
+# Built once, so a deal compiles nothing (each execution finds its compiled form by its key).
+_SLICE = select(
+    func.jsonb_path_query_array(ShuffleQueue.tracks, bindparam("path", type_=JSONPATH))
+).where(ShuffleQueue.id == bindparam("queue_id"))
+_QUEUES = ShuffleQueue.__table__
+_USED = func.greatest(_QUEUES.c.last_used_at, bindparam("now", type_=_QUEUES.c.last_used_at.type))
+_MOVE = (
+    update(_QUEUES)
+    .where(_QUEUES.c.id == bindparam("queue_id"))
+    .values(position=bindparam("to"), last_used_at=_USED)
+)
+_MOVE_TO_CYCLE = _MOVE.values(cycle=bindparam("new_cycle"))
 
 
 class ShuffleQueues:
@@ -231,24 +244,18 @@ class ShuffleQueues:
 
         The queue is found, then locked, then read again by `_deal`: a deal that held the lock
         first is seen, so no track is handed out twice."""
-        async with self._sessions() as session, session.begin():
+        # A Core connection and statements built once: the hot path of `/shuffle next`.
+        async with self._engine.begin() as connection:
             found = (
-                await session.execute(
-                    select(*_QUEUE_COLUMNS)
-                    .where(ShuffleQueue.discord_user_id == discord_user_id)
-                    .order_by(ShuffleQueue.last_used_at.desc(), ShuffleQueue.id.desc())
-                    .limit(1)
-                )
+                await connection.execute(_CURRENT_QUEUE, {"user": discord_user_id})
             ).one_or_none()
             if found is None:
                 return None
             queue = StoredQueue(*found)
             if not checked(queue):
                 return queue
-            await session.execute(
-                select(func.pg_advisory_xact_lock(lock_key(QUEUE_LOCK, queue.id)))
-            )
-            return await self._deal(queue.id, count, None, session)
+            await connection.execute(_QUEUE_XACT_LOCK, {"key": lock_key(QUEUE_LOCK, queue.id)})
+            return await self._deal(queue.id, count, None, connection)
 
     async def _deal(
         self, queue_id: int, count: int, send: SendTrack | None, shared: Database | None
@@ -293,24 +300,23 @@ class ShuffleQueues:
                     stopped_by = error
                     break
                 taken += 1
-        values: dict[str, Any] = {"last_used_at": self._still_latest()}
+        # The queue counts as used now (or when it last was, if that is later).
+        values: dict[str, Any] = {"queue_id": queue.id, "now": self._clock.now()}
         new_cycle: int | None = None
         if taken < remainder:
-            values["position"] = queue.position + taken
+            values["to"] = queue.position + taken
             progress = queue.progress(position=queue.position + taken)
         else:
             # The cycle is over: the next order starts now, so peek and status already
             # show the new cycle.
             assert next_order is not None
             new_cycle = queue.cycle + 1
-            values.update(position=taken - remainder, cycle=new_cycle)
+            values.update(to=taken - remainder, new_cycle=new_cycle)
             progress = queue.progress(
                 position=taken - remainder, total=len(next_order), cycle=new_cycle
             )
         async with self._writing(shared) as session:
-            await session.execute(
-                update(ShuffleQueue).where(ShuffleQueue.id == queue.id).values(**values)
-            )
+            await session.execute(_MOVE if new_cycle is None else _MOVE_TO_CYCLE, values)
             if new_cycle is not None:
                 assert next_order is not None
                 await session.execute(_REORDER, {"queue_id": queue.id, "ids": next_order})
@@ -385,9 +391,6 @@ class ShuffleQueues:
         )
         return func.greatest(self._clock.now(), latest)
 
-    def _still_latest(self) -> ColumnElement[dt.datetime]:
-        return func.greatest(ShuffleQueue.last_used_at, self._clock.now())
-
 
 async def _read(session: Database, queue_id: int) -> StoredQueue | None:
     found = (await session.execute(_QUEUE, {"queue_id": queue_id})).one_or_none()
@@ -399,14 +402,9 @@ async def _slice(session: Database, queue_id: int, start: int, count: int) -> li
     10,000-track order is not shipped to Python for three tracks."""
     if count <= 0:
         return []
-    sliced = await session.scalar(
-        select(
-            # Both bounds are our own integers, so the path is built as text.
-            func.jsonb_path_query_array(
-                ShuffleQueue.tracks, cast(f"$[{start} to {start + count - 1}]", JSONPATH)
-            )
-        ).where(ShuffleQueue.id == queue_id)
-    )
+    # Both bounds are our own integers, so the path is built as text.
+    path = f"$[{start} to {start + count - 1}]"
+    sliced = await session.scalar(_SLICE, {"path": path, "queue_id": queue_id})
     return [Track.from_json(item) for item in sliced or []]
 
 

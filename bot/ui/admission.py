@@ -116,14 +116,27 @@ class Admission:
         if window > 0:
             await self._slots.acquire()  # free: taken without waiting
             self._unacknowledged += 1
-            timer = asyncio.create_task(self._defer_after(interaction, window))
-            timer.add_done_callback(self._acknowledged)
+            # A timer, not a task sleeping beside the command: most commands answer first,
+            # and a cancelled timer costs no task, no wake-up and no cancellation.
+            loop = asyncio.get_running_loop()
+            deferral: list[asyncio.Task[None]] = []
+
+            def defer_now() -> None:
+                task = loop.create_task(self._defer(interaction))
+                task.add_done_callback(self._acknowledged)
+                deferral.append(task)
+
+            timer = loop.call_later(window, defer_now)
             self._active += 1
             try:
                 yield True
             finally:
                 self._active -= 1
-                timer.cancel()
+                if deferral:
+                    deferral[0].cancel()  # its done callback counts it acknowledged
+                else:
+                    timer.cancel()
+                    self._unacknowledged -= 1
                 self._slots.release()
             return
         self._queued += 1  # counted from arrival: a burst is judged before its deferrals return
@@ -164,9 +177,8 @@ class Admission:
     def _acknowledged(self, _: object) -> None:
         self._unacknowledged -= 1
 
-    async def _defer_after(self, interaction: discord.Interaction[Any], delay: float) -> None:
-        """The deferral of a command started at once, unless it answered first."""
-        await asyncio.sleep(delay)
+    async def _defer(self, interaction: discord.Interaction[Any]) -> None:
+        """The deferral of a command started at once that has not answered in its window."""
         try:
             await self._acknowledge(interaction)
         except discord.HTTPException as error:
