@@ -128,11 +128,12 @@ _QUEUE_XACT_LOCK = select(func.pg_advisory_xact_lock(bindparam("key")))
 _SLICE = select(
     func.jsonb_path_query_array(ShuffleQueue.tracks, bindparam("path", type_=JSONPATH))
 ).where(ShuffleQueue.id == bindparam("queue_id"))
-_QUEUES = ShuffleQueue.__table__
-_USED = func.greatest(_QUEUES.c.last_used_at, bindparam("now", type_=_QUEUES.c.last_used_at.type))
+_USED = func.greatest(
+    ShuffleQueue.last_used_at, bindparam("now", type_=ShuffleQueue.last_used_at.type)
+)
 _MOVE = (
-    update(_QUEUES)
-    .where(_QUEUES.c.id == bindparam("queue_id"))
+    update(ShuffleQueue)
+    .where(ShuffleQueue.id == bindparam("queue_id"))
     .values(position=bindparam("to"), last_used_at=_USED)
 )
 _MOVE_TO_CYCLE = _MOVE.values(cycle=bindparam("new_cycle"))

@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from bot import metrics
@@ -107,20 +107,34 @@ class SpotifyGateway:
         slots = self._endpoints.setdefault(endpoint, asyncio.Semaphore(self._per_endpoint))
         await slots.acquire()
         loop = asyncio.get_running_loop()
+        answer: asyncio.Future[T] = loop.create_future()
+
+        def done(work: Future[T]) -> None:
+            # On the loop, once: the slot is freed and the caller (if still waiting) answered.
+            slots.release()
+            if answer.done():
+                return  # the caller stopped waiting (its timeout)
+            if work.cancelled():
+                answer.cancel()
+            elif (error := work.exception()) is not None:
+                answer.set_exception(error)
+            else:
+                answer.set_result(work.result())
+
+        def back_to_the_loop(work: Future[T]) -> None:
+            # One wake-up of the loop per call (in the thread, or where the pool cancelled it).
+            try:
+                loop.call_soon_threadsafe(done, work)
+            except RuntimeError:
+                pass  # the loop has closed (shutting down): nobody waits for the slot
+
         try:
             work = self._pool.submit(self._run, token, call)
         except BaseException:
             slots.release()
             raise
-
-        def free(_: object) -> None:
-            try:
-                loop.call_soon_threadsafe(slots.release)
-            except RuntimeError:
-                pass  # the loop has closed (shutting down): nobody waits for the slot
-
-        work.add_done_callback(free)
-        return await asyncio.wrap_future(work)
+        work.add_done_callback(back_to_the_loop)
+        return await answer
 
     async def as_user(
         self,
