@@ -59,16 +59,38 @@ def releases_embed(
         ),
         colour=ACCENT,
     )
-    # The page's 6,000 characters, shared by its artists (the paginator's footer included).
-    names = [shown(artist.name, 200) or "Unknown artist" for artist in page]
-    left = fit.EMBED_TOTAL - fit.embed_size(embed) - PAGE_FOOTER
-    share = left // max(1, len(page))
-    for artist, name in zip(page, names, strict=True):
-        value = _artist_field(artist, min(fit.FIELD_VALUE, share - len(name)))
+    for name, value in _fields(page, fit.embed_size(embed)):
         embed.add_field(name=name, value=value, inline=False)
     if page and page[0].latest_release.image_url:
         embed.set_thumbnail(url=page[0].latest_release.image_url)
     return embed
+
+
+# Rendered fields of recent pages. The releases' reads keep one answer (the same objects)
+# until the copy changes, so a busy /releases renders each page once per version of the copy:
+# a page is known by the identity of its artists, held here so that no other object can
+# take their ids while the entry is kept.
+_RENDERED_KEPT = 64
+_rendered: dict[tuple[object, ...], tuple[tuple[ArtistReleases, ...], list[tuple[str, str]]]] = {}
+
+
+def _fields(page: Sequence[ArtistReleases], header_size: int) -> list[tuple[str, str]]:
+    key = (header_size, *map(id, page))
+    kept = _rendered.get(key)
+    if kept is not None and all(a is b for a, b in zip(kept[0], page, strict=True)):
+        return kept[1]
+    # The page's 6,000 characters, shared by its artists (the paginator's footer included).
+    names = [shown(artist.name, 200) or "Unknown artist" for artist in page]
+    left = fit.EMBED_TOTAL - header_size - PAGE_FOOTER
+    share = left // max(1, len(page))
+    fields = [
+        (name, _artist_field(artist, min(fit.FIELD_VALUE, share - len(name))))
+        for artist, name in zip(page, names, strict=True)
+    ]
+    if len(_rendered) >= _RENDERED_KEPT:
+        del _rendered[next(iter(_rendered))]  # the oldest
+    _rendered[key] = (tuple(page), fields)
+    return fields
 
 
 def no_releases_message(*, stored_any: bool, days: int, interval_hours: float) -> str:
