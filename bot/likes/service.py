@@ -37,7 +37,7 @@ from bot.spotify import (
     track_id_in,
     user_pages,
 )
-from db.engine import SessionFactory, again_if_connection_lost, reads
+from db.engine import DriverReads, SessionFactory, again_if_connection_lost
 from db.erasure import still_linked, writing_about
 from db.models import Like, SpotifyLink, UserPreferences
 
@@ -82,7 +82,7 @@ class _Granted:
 class LikeService:
     def __init__(self, sessions: SessionFactory, spotify: SpotifyGateway, clock: Clock) -> None:
         self._sessions = sessions
-        self._read = reads(sessions)
+        self._driver = DriverReads(sessions)  # likes pages
         self._spotify = spotify
         self._clock = clock
         self.search_cache = TrackSearchCache(self._search, clock)
@@ -300,13 +300,13 @@ class LikeService:
         self, owner_id: int, viewer_id: int, number: int, *, size: int = 10
     ) -> LikesPage:
         """One page of `owner_id`'s likes, newest first, if `viewer_id` may see them."""
-        async with self._read() as connection:
+        async with self._driver.connection() as read:
             if owner_id != viewer_id:
-                public = await connection.scalar(_LIKES_PUBLIC, {"owner": owner_id})
+                public = await read.scalar(_LIKES_PUBLIC, {"owner": owner_id})
                 if not public:
                     raise LikesPrivate
-            total = await connection.scalar(_LIKES_COUNT, {"owner": owner_id})
-            rows = await connection.execute(
+            total = await read.scalar(_LIKES_COUNT, {"owner": owner_id})
+            rows = await read.all(
                 _LIKES_PAGE, {"owner": owner_id, "skip": number * size, "size": size}
             )
             tracks = [LikedTrack(*row) for row in rows]

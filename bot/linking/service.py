@@ -54,7 +54,7 @@ from bot.spotify import (
     TokenGrant,
     pkce_pair,
 )
-from db.engine import SessionFactory, again_if_connection_lost, reads
+from db.engine import DriverReads, SessionFactory, again_if_connection_lost
 from db.erasure import erase, writing_about
 from db.locks import lock_key
 from db.models import LinkRequest, OutboxMessage, SpotifyLink
@@ -242,7 +242,7 @@ class LinkService:
         discord: DiscordIdentity | None = None,
     ) -> None:
         self._sessions = sessions
-        self._read = reads(sessions)
+        self._driver = DriverReads(sessions)  # /account's read
         self._cipher = cipher
         self._spotify = spotify
         self._outbox = outbox
@@ -620,8 +620,7 @@ class LinkService:
 
     @again_if_connection_lost
     async def account(self, discord_user_id: int) -> AccountView | None:
-        async with self._read() as connection:
-            link = (await connection.execute(_ACCOUNT, {"user": discord_user_id})).first()
+        link = await self._driver.first(_ACCOUNT, {"user": discord_user_id})
         if link is None:
             return None
         expires_at = link.authorized_at + AUTHORIZATION_LIFETIME

@@ -22,7 +22,7 @@ from bot.errors import MissingScope, NeedsRelink, NotLinked, TokensUnreadable
 from bot.inert import inert
 from bot.outbox import Outbox
 from bot.spotify.accounts import InvalidGrant, TokenGrant
-from db.engine import SessionFactory, again_if_connection_lost, reads
+from db.engine import DriverReads, SessionFactory, again_if_connection_lost
 from db.erasure import writing_about
 from db.locks import advisory_lock, lock_key
 from db.models import SpotifyLink
@@ -151,7 +151,7 @@ class TokenStore:
         outbox: Outbox,
     ) -> None:
         self._sessions = sessions
-        self._read = reads(sessions)
+        self._driver = DriverReads(sessions)  # the read before every Spotify call
         self._cipher = cipher
         self._accounts = accounts
         self._clock = clock
@@ -190,9 +190,7 @@ class TokenStore:
     @again_if_connection_lost
     async def _stored(self, discord_user_id: int) -> StoredAccess | None:
         """The member's link as stored: the read every Spotify call on their behalf starts with."""
-        async with self._read() as connection:
-            found = (await connection.execute(_ACCESS, {"user": discord_user_id})).first()
-        return found  # a Row: the columns as attributes
+        return await self._driver.first(_ACCESS, {"user": discord_user_id})  # columns as attributes
 
     async def _usable(self, link: StoredAccess, rejected: str | None) -> str | None:
         """The stored access token if it can serve; None if it needs a refresh."""

@@ -31,7 +31,9 @@ async def test_each_command_opens_one_session_and_a_kept_answer_none(sandbox: Sa
 
     for name in ("account", "np", "likes"):
         used = await command(sandbox, alice, name)
-        assert used.checkouts == used.transactions == 1, (name, used.statements)
+        # One pooled connection, no transaction: their reads run on the driver itself
+        # (db.engine.DriverReads, no BEGIN and no SQLAlchemy execution to count).
+        assert (used.checkouts, used.transactions) == (1, 0), (name, used.statements)
 
     dealt = await command(sandbox, alice, "shuffle next", count=3)
     # Checked lately (the playlist's check on Spotify runs now and then, never inside a
