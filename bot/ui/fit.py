@@ -202,20 +202,24 @@ def embed(embed: discord.Embed, *, budget: int = EMBED_TOTAL) -> discord.Embed:
     if len(fields) > FIELDS:
         for _ in range(len(fields) - FIELDS):
             embed.remove_field(FIELDS)
+    # The size is counted on the way (what embed_size would count once the parts are cut):
+    # discord.py makes new proxy objects on every read of `fields`, `footer` and `author`.
+    size = _measured(embed.title) + _measured(embed.description)
     for index, field in enumerate(embed.fields):
         field_name = cut(field.name or "", FIELD_NAME) if _measured(field.name) else EMPTY
         value = _cut_lines(field.value or "", FIELD_VALUE) if _measured(field.value) else EMPTY
         if field_name != field.name or value != field.value:
             embed.set_field_at(index, name=field_name, value=value, inline=bool(field.inline))
-    if embed.footer.text and len(embed.footer.text) > FOOTER:
-        embed.set_footer(text=cut(embed.footer.text, FOOTER), icon_url=embed.footer.icon_url)
-    if embed.author.name and len(embed.author.name) > AUTHOR:
-        embed.set_author(
-            name=cut(embed.author.name, AUTHOR),
-            url=embed.author.url,
-            icon_url=embed.author.icon_url,
-        )
-    over = embed_size(embed) - budget
+        size += _measured(field_name) + _measured(value)
+    footer = embed.footer
+    if footer.text and len(footer.text) > FOOTER:
+        embed.set_footer(text=cut(footer.text, FOOTER), icon_url=footer.icon_url)
+        footer = embed.footer
+    author = embed.author
+    if author.name and len(author.name) > AUTHOR:
+        embed.set_author(name=cut(author.name, AUTHOR), url=author.url, icon_url=author.icon_url)
+        author = embed.author
+    over = size + _measured(footer.text) + _measured(author.name) - budget
     if over > 0 and embed.description:
         keep = max(0, len(embed.description.strip()) - over)
         embed.description = _cut_lines(embed.description.strip(), keep) if keep > 1 else None
