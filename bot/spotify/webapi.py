@@ -291,7 +291,7 @@ class WebAPI:
         return self._get("me/tracks", limit=limit, offset=offset, market=market)
 
     def current_user_saved_tracks_add(self, tracks: Iterable[str] = ()) -> Any:
-        return self._put("me/library", uris=",".join(_uri("track", t) for t in tracks))
+        return self.save_to_library(_uri("track", t) for t in tracks)
 
     def current_user_saved_tracks_delete(self, tracks: Iterable[str] = ()) -> Any:
         return self._delete("me/library", uris=",".join(_uri("track", t) for t in tracks))
